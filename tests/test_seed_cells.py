@@ -55,7 +55,7 @@ def test_seed_cells_match_report(tmp_path):
     mnist = data_root()
     if not (mnist/'MNIST'/'raw'/'t10k-images-idx3-ubyte').exists(): pytest.skip(f"no MNIST at {mnist}; set REPSIM_DATA")
     run = tmp_path/'run'
-    assert run_command(['run', '--data', str(mnist), '--out', str(run), '--instances', '5', '--epochs', '1', '--quiet']) == 0
+    assert run_command(['run', '--data', str(mnist), '--out', str(run), '--instances', '5', '--epochs', '1', '--quiet', '--no-controls']) == 0
     worst, printed = compare_with_report(run, mnist)
     print(printed, f'largest difference: {worst:.2e}')
 
