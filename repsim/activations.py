@@ -8,13 +8,14 @@ import re
 from pathlib import Path
 
 import torch
+import torch.nn as nn
 from torch import Tensor
 
 from .model import LAYERS, stack_params, stacked_forward
 from .training import load_mnist, load_instance, default_device
 
 # %% auto #0
-__all__ = ['instance_files', 'load_instances', 'test_images', 'stacked_activations']
+__all__ = ['instance_files', 'load_instances', 'test_images', 'stacked_activations', 'collect_activations']
 
 # %% ../nbs/02_activations.ipynb #6e6cc8da
 def instance_files(weights_dir:str|Path, # folder holding model_inst_{i} files
@@ -56,3 +57,93 @@ def stacked_activations(state_dicts:list[dict], # K state dicts of `Net`
         per_chunk = [stacked_forward(params, xb.to(dev)) for xb in images.split(chunk)]
         for l, layer in enumerate(LAYERS): out[layer].append(torch.cat([c[l] for c in per_chunk], 1).cpu())
     return {l: torch.cat(v, 0) for l, v in out.items()}
+
+# %% ../nbs/02_activations.ipynb #b52317a9
+def _resolve_layers(model:nn.Module, # the model
+                    layers:list, # module names (as in `model.named_modules()`) or module objects (or one of either)
+                   )->list[tuple[str, nn.Module]]: # (name, module) per requested layer, in the given order
+    "Check the requested layers against the model and name them."
+    if isinstance(layers, (str, nn.Module)): layers = [layers]
+    layers = list(layers)
+    if not layers: raise ValueError("no layers requested: pass a list of module names or modules of the model")
+    mods = dict(model.named_modules())
+    names = {id(m): n for n, m in mods.items()}
+    out = []
+    for l in layers:
+        if isinstance(l, str):
+            if l not in mods:
+                avail = [n for n in mods if n]
+                shown = ', '.join(repr(n) for n in avail[:20]) + (f", ... ({len(avail) - 20} more)" if len(avail) > 20 else '')
+                raise ValueError(f"unknown layer {l!r}: the model's modules are {shown}")
+            out.append((l, mods[l]))
+        elif isinstance(l, nn.Module):
+            if id(l) not in names:
+                raise ValueError(f"module {type(l).__name__} ({str(l).splitlines()[0][:80]}) is not inside the model")
+            out.append((names[id(l)], l))
+        else: raise TypeError(f"a layer is a module name or an nn.Module; got {type(l).__name__}")
+    dup = sorted({n for n, _ in out if [m for m, _ in out].count(n) > 1})
+    if dup: raise ValueError(f"layer(s) {', '.join(map(repr, dup))} requested more than once")
+    return out
+
+def _batches(inputs, # a tensor [N, ...] or an iterable of tensors / (x, y, ...) tuples
+             batch_size:int, # rows per batch for a tensor
+            ):
+    "The input batches, as tensors."
+    if isinstance(inputs, Tensor):
+        if inputs.ndim == 0 or len(inputs) == 0: raise ValueError(f"inputs are empty (shape {tuple(inputs.shape)})")
+        yield from inputs.split(batch_size)
+        return
+    if not hasattr(inputs, '__iter__'): raise TypeError(f"inputs must be a tensor or an iterable of batches; got {type(inputs).__name__}")
+    for b in inputs:
+        x = b[0] if isinstance(b, (tuple, list)) and len(b) else b
+        if not isinstance(x, Tensor): raise TypeError(f"a batch must be a tensor or an (x, y, ...) tuple of tensors; got {type(x).__name__}")
+        if len(x): yield x
+
+def _model_device(model:nn.Module)->torch.device|None:
+    "The device of the model's first parameter or buffer (None if it has neither)."
+    t = next(iter([*model.parameters(), *model.buffers()]), None)
+    return None if t is None else t.device
+
+def collect_activations(model:nn.Module, # any model
+                        inputs, # [N, ...] tensor, or an iterable (DataLoader) of tensors or (x, y, ...) batches
+                        layers:list, # module names (as in `model.named_modules()`) or module objects
+                        device:str='cpu', # where to compute ('auto', 'cpu', 'cuda')
+                        batch_size:int=1024, # inputs per forward pass, when `inputs` is a tensor
+                       )->dict[str, Tensor]: # {layer name: [N, d] flattened outputs, on the CPU}
+    "Record chosen layers of any model on a set of inputs, by forward hooks, in eval mode and without gradients."
+    if batch_size < 1: raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+    named = _resolve_layers(model, layers)
+    dev, home = default_device(device), _model_device(model)
+    flags = {m: m.training for m in model.modules()}
+    current = {n: [] for n, _ in named}                                      # outputs of the batch being run
+    got = {n: [] for n, _ in named}
+    def hook(name):
+        def f(module, args, output): current[name].append(output)
+        return f
+    handles = []
+    try:
+        handles = [m.register_forward_hook(hook(n)) for n, m in named]
+        model.eval()
+        if home is not None and home != dev: model.to(dev)
+        with torch.no_grad():
+            for xb in _batches(inputs, batch_size):
+                for v in current.values(): v.clear()
+                model(xb.to(dev))
+                for n, outs in current.items():
+                    if len(outs) == 0: raise ValueError(f"layer {n!r} did not run in the model's forward pass")
+                    if len(outs) > 1:
+                        raise ValueError(f"layer {n!r} ran {len(outs)} times in one forward pass: the model reuses this module, "
+                                         f"so its output is not one layer's activations; hook a module that runs once")
+                    o = outs[0]
+                    if not isinstance(o, Tensor):
+                        raise ValueError(f"layer {n!r} returns a {type(o).__name__}, not a tensor; hook a submodule that returns one")
+                    if o.ndim == 0 or o.shape[0] != len(xb):
+                        raise ValueError(f"layer {n!r} returns shape {tuple(o.shape)}, whose first dimension is not the "
+                                         f"batch of {len(xb)} inputs: its outputs cannot be assigned to inputs")
+                    got[n].append(o.reshape(len(xb), -1).cpu())
+    finally:
+        for h in handles: h.remove()
+        for m, t in flags.items(): m.training = t
+        if home is not None and home != dev: model.to(home)
+    if not got[named[0][0]]: raise ValueError("inputs are empty: the iterable yielded no inputs")
+    return {n: torch.cat(v) for n, v in got.items()}

@@ -21,12 +21,12 @@ from .measures import (linear_cka, procrustes_similarity, svcca, matched_per_inp
 from .report import OKABE_ITO, MEASURE_TITLES, fmt, save_fig
 
 # %% auto #0
-__all__ = ['PER_INPUT', 'PAIR_LEVEL', 'ALL_MEASURES', 'CROSS_LAYER', 'CONDITIONS', 'NULLS', 'PREPARED', 'COND_TITLES', 'Side',
-           'measure_pairs', 'derangement', 'control_activations', 'condition_pairs', 'condition_sides',
+__all__ = ['PER_INPUT', 'PAIR_LEVEL', 'ALL_MEASURES', 'CROSS_LAYER', 'CONDITIONS', 'NULLS', 'PREPARED', 'COND_TITLES', 'SEQ_CMAP',
+           'Side', 'measure_pairs', 'derangement', 'control_activations', 'condition_pairs', 'condition_sides',
            'condition_values', 'Draws', 'bootstrap_draws', 'boot_means', 'pair_means', 'permutation_p', 'summary_ci',
            'cross_layer', 'layer_identification', 'run_controls', 'measures_markdown', 'plot_null_bands',
-           'plot_null_hists', 'seed_controls_markdown', 'verdict_markdown', 'controls_markdown',
-           'save_controls_figures']
+           'plot_null_hists', 'pair_matrix', 'plot_instance_heatmaps', 'plot_cross_layer', 'seed_controls_markdown',
+           'verdict_markdown', 'controls_markdown', 'save_controls_figures']
 
 # %% ../nbs/06_controls.ipynb #e85de827
 PER_INPUT = ('raw_cosine', 'sorted_cosine', 'raw_pearson', 'sorted_pearson', 'matched_cosine', 'matched_cosine_flip')
@@ -342,6 +342,93 @@ def plot_null_hists(vals:dict, # {layer: {condition: {measure: values}}} from `r
     return fig
 
 # %% ../nbs/06_controls.ipynb #963a0247
+SEQ_CMAP = 'viridis'  # perceptually uniform and colour-blind safe
+
+def pair_matrix(M:Tensor, # [K, K] pair-level or [K, K, n] per-input values, NaN off the pairs (see `condition_values`)
+               )->Tensor: # [K, K] each pair's value (mean over images), symmetric, NaN on the diagonal
+    "A condition's values as a symmetric instance-by-instance matrix."
+    v = M.nanmean(-1) if M.ndim == 3 else M.clone()
+    v = torch.where(v.isnan(), v.mT, v)
+    return v.fill_diagonal_(float('nan'))
+
+def _annotate(ax, C:np.ndarray, norm, fmt:str='{:.2f}', fontsize:float=8):
+    "Write each finite cell's value, black on light colours and white on dark ones."
+    for (i, j), v in np.ndenumerate(C):
+        if np.isfinite(v): ax.text(j, i, fmt.format(v), ha='center', va='center', fontsize=fontsize,
+                                   color='black' if norm(v) > 0.55 else 'white')
+
+def plot_instance_heatmaps(vals:dict, # {layer: {condition: {measure: values}}} from `run_controls`
+                           layer:str, # which layer
+                           measures=('raw_cosine', 'sorted_cosine', 'linear_cka', 'matched_cosine_flip'), # one panel each
+                           names:list[str]|None=None, # instance labels (default: positions 0..K-1)
+                           ncols:int=2, # panels per row
+                          )->plt.Figure:
+    "Every pair of trained instances: a K×K heatmap per measure for one layer."
+    if layer not in vals: raise ValueError(f"unknown layer {layer!r}; choose from {list(vals)}")
+    have = vals[layer]['trained']
+    missing = [m for m in measures if m not in have]
+    if missing: raise ValueError(f"measures {missing} were not computed; choose from {list(have)}")
+    mats = [pair_matrix(have[m]).numpy() for m in measures]
+    k = mats[0].shape[0]
+    names = list(names) if names is not None else [str(i) for i in range(k)]
+    if len(names) != k: raise ValueError(f"{len(names)} names for {k} instances")
+    cmap = plt.get_cmap(SEQ_CMAP).with_extremes(bad='#eeeeee')
+    ncols = min(ncols, len(measures))
+    nrows = math.ceil(len(measures) / ncols)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(3.6*ncols, 3.2*nrows + 0.4), squeeze=False, layout='constrained')
+    for ax in axs.flat[len(measures):]: ax.axis('off')
+    for n, (ax, m, C) in enumerate(zip(axs.flat, measures, mats)):
+        off = C[np.isfinite(C)]
+        lo, hi = (off.min(), off.max()) if len(off) else (0., 1.)
+        if hi - lo < 1e-3: lo, hi = lo - 5e-4, hi + 5e-4
+        im = ax.imshow(C, cmap=cmap, vmin=lo, vmax=hi)
+        if k <= 8: _annotate(ax, C, im.norm, fontsize=8 if k <= 5 else 7)
+        ticks = range(0, k, math.ceil(k / 10))                                  # at most 10 labels per axis
+        ax.set_xticks(ticks, [names[i] for i in ticks], fontsize=8, rotation=90 if max(map(len, names)) > 3 else 0)
+        ax.set_yticks(ticks, [names[i] for i in ticks], fontsize=8)
+        ax.set_title(m, fontsize=10)
+        if n % ncols == 0: ax.set_ylabel('instance', fontsize=9)
+        if n >= len(measures) - ncols: ax.set_xlabel('instance', fontsize=9)
+        fig.colorbar(im, ax=ax, shrink=0.85, aspect=20).ax.tick_params(labelsize=7)
+    fig.suptitle(f"{layer}: every pair of trained instances\n(per-input measures: mean over images; diagonal: not compared)",
+                 fontsize=10)
+    return fig
+
+def plot_cross_layer(parts:dict, # from `run_controls` (its `cross_layer` and `layer_identification`)
+                     measures=None, # which measures (default: all in `parts['cross_layer']`)
+                     ncols:int=4, # panels per row
+                    )->plt.Figure:
+    "Cross-layer similarity matrices (rows: layer of A, columns: layer of B), with each measure's layer identification."
+    cl, li = parts['cross_layer'], parts['layer_identification']
+    ms = list(measures or cl)
+    missing = [m for m in ms if m not in cl]
+    if missing: raise ValueError(f"no cross-layer matrix for {missing}; have {list(cl)}")
+    mats = {m: np.array(cl[m]['matrix'], dtype=float) for m in ms}
+    layers = cl[ms[0]]['layers']
+    L, ncols = len(layers), min(ncols, len(ms))
+    nrows = math.ceil(len(ms) / ncols)
+    lo = min(0., min(np.nanmin(C) for C in mats.values())); hi = max(1., max(np.nanmax(C) for C in mats.values()))
+    fig, axs = plt.subplots(nrows, ncols, figsize=(2.7*ncols + 1.2, 2.7*nrows + 0.6), squeeze=False, layout='constrained')
+    spare = list(axs.flat[len(ms):])
+    for ax in spare: ax.axis('off')
+    for n, (ax, m) in enumerate(zip(axs.flat, ms)):
+        C = mats[m]
+        im = ax.imshow(C, cmap=SEQ_CMAP, vmin=lo, vmax=hi)
+        _annotate(ax, C, im.norm, fontsize=8 if L <= 4 else 6)
+        for i, j in enumerate(np.nanargmax(np.nan_to_num(C, nan=-np.inf), 1)):
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec=OKABE_ITO[5], lw=2))
+        ax.set_xticks(range(L), layers, fontsize=8, rotation=30 if L > 3 else 0)
+        ax.set_yticks(range(L), layers, fontsize=8)
+        ax.set_title(f"{m}\nlayer identification {li[m]:.2f}", fontsize=9)
+        if n % ncols == 0: ax.set_ylabel('layer of A', fontsize=9)
+        if n >= len(ms) - ncols: ax.set_xlabel('layer of B', fontsize=9)
+    cbar = dict(label='similarity\n(mean over ordered pairs)')
+    if spare: fig.colorbar(im, cax=spare[0].inset_axes([0.1, 0.08, 0.08, 0.84]), **cbar)   # in the first empty slot
+    else: fig.colorbar(im, ax=axs, shrink=0.7, aspect=30, **cbar)
+    fig.suptitle(f"Cross-layer similarity of trained instances (box: B's most similar layer; chance {1/L:.2f})", fontsize=11)
+    return fig
+
+# %% ../nbs/06_controls.ipynb #682faa1a
 def seed_controls_markdown(report:dict)->str:
     "The seed's four measures for trained pairs and for every null, mean ± std over all pairs and images."
     lines = ['| layer | condition | ' + ' | '.join(MEASURE_TITLES[m] for m in SEED_MEASURES) + ' |', '|---|---|' + '---|'*len(SEED_MEASURES)]
@@ -384,8 +471,13 @@ def controls_markdown(report:dict)->str:
 def save_controls_figures(out, # run folder
                           parts:dict, # from `run_controls`
                           vals:dict, # from `run_controls`
+                          names:list[str]|None=None, # instance labels for the heatmaps (default: positions)
                          )->list[str]: # figure paths relative to OUT
-    "Save the null-band and null-histogram figures under OUT/figures."
-    layers = list(vals)
-    return [save_fig(plot_null_bands(parts, layers), Path(out), 'null_bands'),
-            save_fig(plot_null_hists(vals, layers=[l for l in layers if l != 'output'] or layers), Path(out), 'null_hists')]
+    "Save the null-band, null-histogram, cross-layer and instance-heatmap figures under OUT/figures."
+    layers, out = list(vals), Path(out)
+    figs = [save_fig(plot_null_bands(parts, layers), out, 'null_bands'),
+            save_fig(plot_null_hists(vals, layers=[l for l in layers if l != 'output'] or layers), out, 'null_hists')]
+    if parts.get('cross_layer'): figs.append(save_fig(plot_cross_layer(parts), out, 'cross_layer'))
+    have = vals[layers[0]]['trained']
+    hm = [m for m in ('raw_cosine', 'sorted_cosine', 'linear_cka', 'matched_cosine_flip') if m in have] or list(have)[:4]
+    return figs + [save_fig(plot_instance_heatmaps(vals, l, hm, names), out, f'instance_heatmaps_{l}') for l in layers]
