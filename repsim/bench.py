@@ -4,16 +4,14 @@
 
 # %% ../nbs/08_bench.ipynb #7f4d7929
 from __future__ import annotations
-import json, platform, resource, time
-from pathlib import Path
+import platform, resource, time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
 
 from .model import Net, LAYERS
-from .training import load_mnist, data_root, Recipe, train_stacked, default_device, atomic_write, versions
+from .training import load_mnist, data_root, Recipe, train_stacked, default_device, versions
 from .activations import stacked_activations
 from .similarity import per_input_similarity, seed_loop, instance_pairs, MEASURES
 from .measures import Instances, compare_pairs, PAIRWISE

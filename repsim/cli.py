@@ -8,8 +8,6 @@ import argparse, json, math, sys, time, shutil
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-
 from . import __version__
 from .training import Recipe, train_instances, load_mnist, accuracy, default_device, atomic_write
 from .activations import instance_files, load_instance, test_images, stacked_activations

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 import matplotlib.pyplot as plt
 
-from .model import LAYERS, init_net
+from .model import init_net
 from .activations import stacked_activations
 from .similarity import per_input_similarity, summarize, MEASURES as SEED_MEASURES
 from .measures import Instances, compare_pairs
@@ -75,7 +75,7 @@ def control_activations(trained_acts:dict[str, Tensor], # {layer: [K, n, d]} tra
                        )->dict: # trained, random_init, synthetic ({layer: [K, n, d]}) and perm ([n])
     "Activations of every condition's instances."
     g = torch.Generator().manual_seed(seed)
-    k, n = len(seeds), images.shape[0]
+    n = images.shape[0]
     rand = stacked_activations([init_net(s).state_dict() for s in seeds], images, device)
     synth = {}
     for layer, x in trained_acts.items():

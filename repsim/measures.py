@@ -408,10 +408,6 @@ def _cross(fa:Tensor, # [K_a, n, d_a] per-instance features of the A side
     G = fa.permute(1, 0, 2).reshape(n, ka*da).mT @ fb.permute(1, 0, 2).reshape(n, kb*db)   # [K_a d_a, K_b d_b]
     return G.view(ka, da, kb, db).permute(0, 2, 1, 3)[pairs[:, 0], pairs[:, 1]]
 
-def _rows_of(f, idx:Tensor):
-    "Select instances idx from a per-instance quantity (a tensor or a tuple of tensors with leading dim K)."
-    return tuple(t[idx] for t in f) if isinstance(f, tuple) else f[idx]
-
 def compare_pairs(A:Instances, # the A side
                   B:Instances, # the B side (may be A itself), same inputs
                   pairs:Tensor, # [P, 2] (a, b): instance a of A against instance b of B

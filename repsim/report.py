@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_report.ipynb #37c264f2
 from __future__ import annotations
-import json, math
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,6 @@ from torch import Tensor
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .model import LAYERS
 from .training import atomic_write
 from .similarity import MEASURES, per_input_similarity, instance_pairs, summarize
 

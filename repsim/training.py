@@ -4,8 +4,8 @@
 
 # %% ../nbs/01_training.ipynb #dfdab897
 from __future__ import annotations
-import hashlib, json, math, os, platform, sys, tempfile
-from dataclasses import dataclass, asdict, field
+import hashlib, json, math, os, platform, tempfile
+from dataclasses import dataclass, asdict
 from pathlib import Path
 
 import numpy as np
