@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .training import Recipe, train_instances, load_mnist, accuracy, default_device, atomic_write
-from .activations import instance_files, load_instance, test_images, stacked_activations
+from .activations import instance_files, load_instance, stacked_activations
 from .report import compare_instances, write_report, render_report, report_markdown
 from .controls import run_controls, controls_markdown, save_controls_figures
 from .bench import bench, bench_table
@@ -42,8 +42,9 @@ def compare_weights(weights:list[Path]|str|Path, # a folder of model_inst_* file
     if len(files) < 2: raise ValueError(f"comparing needs at least 2 instances; found {len(files)} in {Path(files[0]).parent if files else weights}")
     sds = [load_instance(p) for p in files]
     names = [p.name for p in files]
-    x = test_images(images, data)
-    xt, yt = load_mnist(data, train=False)
+    if not 1 <= images <= 10000: raise ValueError(f"images must be between 1 and 10000 (the MNIST test set); got {images}")
+    xt, yt = load_mnist(data, train=False)                   # read once: the first n for comparing, all for accuracy
+    x = xt[:images]
     acc = accuracy(sds, xt, yt, default_device(device)).tolist()
     acts = stacked_activations(sds, x, device)
     part, sims = compare_instances(acts, names)
