@@ -93,7 +93,7 @@ def bench(data=None, # MNIST folder (see `data_root`)
     dev = default_device(device)
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
     train_ks = tuple(train_ks or ((10, 100, 1000, 4000) if dev.type == 'cuda' else (10, 100)))
-    x, y = load_mnist(data, train=True)
+    x, y = load_mnist(data, train=True, pixels=True)         # uint8, scaled per batch as `train_instances` does
     xt, _ = load_mnist(data, train=False)
     entries = []
     def add(case, base, mine, **kw):

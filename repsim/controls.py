@@ -20,8 +20,8 @@ from .measures import Instances, compare_pairs
 from .report import OKABE_ITO, MEASURE_TITLES, fmt, save_fig
 
 # %% auto #0
-__all__ = ['PER_INPUT', 'PAIR_LEVEL', 'ALL_MEASURES', 'CROSS_LAYER', 'CONDITIONS', 'NULLS', 'COND_TITLES', 'SEQ_CMAP',
-           'measure_pairs', 'derangement', 'control_activations', 'condition_pairs', 'condition_sides',
+__all__ = ['PER_INPUT', 'PAIR_LEVEL', 'ALL_MEASURES', 'CROSS_LAYER', 'CONDITIONS', 'NULLS', 'HIST_BINS', 'COND_TITLES',
+           'SEQ_CMAP', 'measure_pairs', 'derangement', 'control_activations', 'condition_pairs', 'condition_sides',
            'condition_values', 'Draws', 'bootstrap_draws', 'boot_means', 'pair_means', 'permutation_p', 'summary_ci',
            'cross_layer', 'layer_identification', 'run_controls', 'measures_markdown', 'plot_null_bands',
            'plot_null_hists', 'pair_matrix', 'plot_instance_heatmaps', 'plot_cross_layer', 'seed_controls_markdown',
@@ -213,6 +213,8 @@ def layer_identification(cross:dict[str, Tensor], # from `cross_layer`
     return out
 
 # %% ../nbs/06_controls.ipynb #c2210a46
+HIST_BINS = np.linspace(-1, 1, 81)  # bin edges of the per-input histograms (cosine and Pearson lie in [-1, 1])
+
 def run_controls(trained_acts:dict[str, Tensor], # {layer: [K, n, d]} trained instances' activations
                  seeds:list[int], # their seeds
                  images:Tensor, # [n, 784] the images
@@ -223,47 +225,57 @@ def run_controls(trained_acts:dict[str, Tensor], # {layer: [K, n, d]} trained in
                  device:str='cpu', # where to compute random-init activations
                  pairwise_cap:int|None=1000, # images for the O(n^2) measures (RBF CKA, RSA, mutual kNN)
                  progress=None, # optional callable(str) told what is being computed
-                )->tuple[dict, dict]: # (report parts, {layer: {condition: {measure: values}}})
+                )->tuple[dict, dict]: # (report parts, {layer: {condition: {measure: [K, K] pair values}}})
     "Null baselines, bootstrap CIs, significance and layer identification for all measures and layers."
     k, n = next(iter(trained_acts.values())).shape[:2]
     if k < 2: raise ValueError(f"controls need at least 2 instances; got {k}")
     if len(seeds) != k or len(images) != n: raise ValueError(f"got {k} instances on {n} images but {len(seeds)} seeds and {len(images)} images")
     ctrl = control_activations(trained_acts, seeds, images, seed, device)
     draws = bootstrap_draws(k, n, n_boot, seed)
-    vals, boots = {}, {}
+    layers = list(trained_acts)
+    vals, boots, pms, summ, ents, hists = ({l: {c: {} for c in CONDITIONS} for l in layers} for _ in range(6))
     trained_sides = {}
-    for layer in trained_acts:
-        vals[layer], boots[layer] = {}, {}
+    for layer in layers:
         sides = condition_sides(ctrl, layer, pairwise_cap)
         trained_sides[layer] = sides['trained'][0]
-        for cond in CONDITIONS:
+        for i, cond in enumerate(CONDITIONS):
             if progress: progress(f"{layer}: {cond}")
-            vals[layer][cond] = condition_values(sides[cond], cond, measures)
-            boots[layer][cond] = {m: boot_means(M, draws) for m, M in vals[layer][cond].items()}
-    meas = {m: {l: {c: summary_ci(vals[l][c][m], boots[l][c][m]) for c in CONDITIONS} for l in vals} for m in measures}
+            pairs = condition_pairs(k, cond)
+            for m, M in condition_values(sides[cond], cond, measures).items():   # [K, K, n] or [K, K], reduced at once
+                boots[layer][cond][m] = boot_means(M, draws)
+                summ[layer][cond][m] = summary_ci(M, boots[layer][cond][m])
+                pms[layer][cond][m] = pair_means(M)
+                if M.ndim == 3:                                               # per-input: every (pair, image) value
+                    E = M[pairs[:, 0], pairs[:, 1]]                           # [P, n], NaN only where undefined
+                    ents[layer][cond][m] = summarize(E)
+                    hists[layer][cond][m] = np.histogram(E[~E.isnan()].numpy(), HIST_BINS)[0].tolist()
+                    M = M.nanmean(-1)                                         # keep only the [K, K] pair means
+                vals[layer][cond][m] = M
+            later = {id(s) for c in CONDITIONS[i+1:] for s in sides[c]} | {id(trained_sides[layer])}   # kept for cross-layer
+            for s in sides[cond]:
+                if id(s) not in later: s.release()                            # a null's halves, no longer needed
+    meas = {m: {l: {c: summ[l][c][m] for c in CONDITIONS} for l in layers} for m in measures}
     sig = {}
     for m in measures:
         sig[m] = {}
-        for l in vals:
+        for l in layers:
             sig[m][l] = {}
             for c in NULLS:
                 d = boots[l]['trained'][m] - boots[l][c][m]
                 lo, hi = torch.nanquantile(d, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
                 diff = meas[m][l]['trained']['mean'] - meas[m][l][c]['mean']
-                p = permutation_p(pair_means(vals[l]['trained'][m]), pair_means(vals[l][c][m]), n_perm, seed)
+                p = permutation_p(pms[l]['trained'][m], pms[l][c][m], n_perm, seed)
                 sig[m][l][c] = dict(diff=diff, ci_low=lo, ci_high=hi, p_value=p,
                                     distinguishable=bool((lo > 0 or hi < 0) and p < 0.05))
-    def entries(M, c):                                  # [P, n] the condition's values (NaN only where undefined)
-        p = condition_pairs(k, c)
-        return M[p[:, 0], p[:, 1]]
     controls = {c: dict(n_pairs=len(condition_pairs(k, c)),
-                        layers={l: {m: summarize(entries(vals[l][c][m], c)) for m in SEED_MEASURES if m in measures} for l in vals})
+                        layers={l: {m: ents[l][c][m] for m in SEED_MEASURES if m in measures} for l in layers})
                 for c in NULLS}
     if progress: progress("cross-layer")
     cl = cross_layer(trained_sides, [m for m in CROSS_LAYER if m in measures])
     parts = dict(controls=controls, measures=meas, significance=sig,
-                 cross_layer={m: dict(layers=list(trained_acts), matrix=C.nanmean(0).tolist()) for m, C in cl.items()},
-                 layer_identification=layer_identification(cl))
+                 cross_layer={m: dict(layers=layers, matrix=C.nanmean(0).tolist()) for m, C in cl.items()},
+                 layer_identification=layer_identification(cl),
+                 histograms=dict(bins=HIST_BINS.tolist(), layers={l: {c: hists[l][c] for c in CONDITIONS} for l in layers}))
     return parts, vals
 
 # %% ../nbs/06_controls.ipynb #b06fad83
@@ -315,19 +327,20 @@ def plot_null_bands(parts:dict, # from `run_controls`
     fig.suptitle('Trained twins (dots) against null baselines (bands: 95% CI of each null)', fontsize=11)
     return fig
 
-def plot_null_hists(vals:dict, # {layer: {condition: {measure: values}}} from `run_controls`
+def plot_null_hists(parts:dict, # from `run_controls` (its `histograms`)
                     measures=('raw_cosine', 'sorted_cosine', 'sorted_pearson'), # per-input measures (columns)
                     layers=('hidden0', 'hidden1'), # rows
                    )->plt.Figure:
     "Per-image similarity of trained twins and of every null, pooled over pairs."
+    h = parts['histograms']
+    bins = np.asarray(h['bins'])
     fig, axs = plt.subplots(len(layers), len(measures), figsize=(3.6*len(measures), 2.7*len(layers)), squeeze=False, sharex=True)
-    bins = np.linspace(-1, 1, 81)
     for r, l in enumerate(layers):
         for c, m in enumerate(measures):
             ax = axs[r, c]
             for cond, col in zip(CONDITIONS, OKABE_ITO):
-                v = vals[l][cond][m].flatten().numpy(); v = v[~np.isnan(v)]
-                ax.hist(v, bins=bins, density=True, histtype='step', lw=1.5, color=col, label=COND_TITLES[cond])
+                counts = np.asarray(h['layers'][l][cond][m], dtype=float)
+                ax.stairs(counts / max(counts.sum(), 1) / np.diff(bins), bins, lw=1.5, color=col, label=COND_TITLES[cond])   # density
             ax.set_title(f"{l}: {m}", fontsize=10)
             if r == len(layers) - 1: ax.set_xlabel('per-image similarity')
             if c == 0: ax.set_ylabel('density')
@@ -470,7 +483,7 @@ def save_controls_figures(out, # run folder
     "Save the null-band, null-histogram, cross-layer and instance-heatmap figures under OUT/figures."
     layers, out = list(vals), Path(out)
     figs = [save_fig(plot_null_bands(parts, layers), out, 'null_bands'),
-            save_fig(plot_null_hists(vals, layers=[l for l in layers if l != 'output'] or layers), out, 'null_hists')]
+            save_fig(plot_null_hists(parts, layers=[l for l in layers if l != 'output'] or layers), out, 'null_hists')]
     if parts.get('cross_layer'): figs.append(save_fig(plot_cross_layer(parts), out, 'cross_layer'))
     have = vals[layers[0]]['trained']
     hm = [m for m in ('raw_cosine', 'sorted_cosine', 'linear_cka', 'matched_cosine_flip') if m in have] or list(have)[:4]

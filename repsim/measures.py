@@ -374,6 +374,9 @@ class Instances:
         "A per-instance quantity, computed the first time it is asked for."
         if key not in self._c: self._c[key] = getattr(self, '_' + key)()
         return self._c[key]
+    def release(self):
+        "Free everything computed so far (the O(n^2) halves are K x cap^2 floats); it is recomputed if asked for again."
+        self._c.clear()
     def _xc(self): return _center(self.x)                                          # [K, n, d]
     def _const(self): return _constant(self.x)                                     # [K]
     def _rows(self): return self.get('xc').square().sum(-1)                        # [K, n] squared row norms

@@ -13,13 +13,14 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torch import Tensor
+from torch.optim.adam import adam as functional_adam
 from tqdm import tqdm
 
 from .model import init_net, stack_params, unstack_params, stacked_forward, PARAM_KEYS, Net
 
 # %% auto #0
-__all__ = ['MNIST_FILES', 'data_root', 'load_mnist', 'Recipe', 'data_order', 'train_stacked', 'accuracy', 'versions',
-           'atomic_write', 'sha256', 'save_instance', 'load_instance', 'default_device', 'train_instances']
+__all__ = ['MNIST_FILES', 'data_root', 'load_mnist', 'Recipe', 'data_order', 'stacked_grads', 'train_stacked', 'accuracy',
+           'versions', 'atomic_write', 'sha256', 'save_instance', 'load_instance', 'default_device', 'train_instances']
 
 # %% ../nbs/01_training.ipynb #e75e4c4d
 MNIST_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
@@ -32,7 +33,8 @@ def data_root(root:str|Path|None=None, # data folder; None: $REPSIM_DATA, else .
 def load_mnist(root:str|Path|None=None, # data folder holding MNIST/raw/*-ubyte (see `data_root`)
                train:bool=True, # the 60,000 training images, or the 10,000 test images
                download:bool=True, # let torchvision download MNIST when it is missing (needs internet)
-              )->tuple[Tensor, Tensor]: # ([N, 784] float32 pixels in [0, 1], [N] int64 labels)
+               pixels:bool=False, # the raw uint8 pixels 0..255 instead of floats (`train_stacked` scales them per batch)
+              )->tuple[Tensor, Tensor]: # ([N, 784] float32 pixels in [0, 1] (uint8 0..255 with `pixels`), [N] int64 labels)
     "MNIST as flat float tensors, scaled exactly as the seed's `transforms.ToTensor()`."
     root = data_root(root)
     raw = root/'MNIST'/'raw'
@@ -53,7 +55,8 @@ def load_mnist(root:str|Path|None=None, # data folder holding MNIST/raw/*-ubyte 
     if x.shape != (n, 28, 28) or y.shape != (n,):
         raise RuntimeError(f"MNIST files in {raw} hold images {tuple(x.shape)} and labels {tuple(y.shape)}; "
                            f"expected ({n}, 28, 28) and ({n},). The files may be truncated; replace them.")
-    return x.reshape(n, -1).float().div(255), y.long()
+    x = x.reshape(n, -1)
+    return (x if pixels else x.float().div(255)), y.long()
 
 # %% ../nbs/01_training.ipynb #e2ecc6bf
 @dataclass(frozen=True)
@@ -91,9 +94,40 @@ def data_order(seeds:list[int], # one seed per instance
     keys = _mix64(_mix64(s * -7046029254386353131 + epoch) + t)                 # 0x9e3779b97f4a7c15: golden-ratio step
     return keys.argsort(dim=1)
 
+# %% ../nbs/01_training.ipynb #8f7bf159
+def stacked_grads(params:dict[str, Tensor], # {key: [K, ...]} stacked weights of K instances
+                  xb:Tensor, # [K, B, 784] one batch of images per instance
+                  yb:Tensor, # [K, B] their labels
+                  out:dict[str, Tensor]|None=None, # buffers shaped like `params` to write into (default: new tensors)
+                 )->dict[str, Tensor]: # {key: [K, ...]} gradient of each instance's mean cross-entropy over its batch
+    "Backpropagation through K stacked `Net`s, written out: autograd's gradient without autograd's bookkeeping."
+    g = out if out is not None else {key: torch.empty_like(p) for key, p in params.items()}
+    a0, a1, z2 = stacked_forward(params, xb)                                  # [K, B, 32], [K, B, 16], [K, B, 10]
+    d2 = z2.softmax(-1).sub_(F.one_hot(yb, z2.shape[-1])).div_(xb.shape[1])   # dL/dz2 [K, B, 10]
+    d1 = torch.bmm(d2, params['fc2.weight']).mul_(1 - a1*a1)                  # dL/dz1 [K, B, 16]
+    d0 = torch.bmm(d1, params['fc1.weight']).mul_(1 - a0*a0)                  # dL/dz0 [K, B, 32]
+    for layer, d, a in (('fc2', d2, a1), ('fc1', d1, a0), ('fc0', d0, xb)):
+        torch.bmm(d.mT, a, out=g[f'{layer}.weight'])                          # [K, out, in]
+        torch.sum(d, 1, out=g[f'{layer}.bias'])                               # [K, out]
+    return g
+
+# %% ../nbs/01_training.ipynb #8fcffa2f
+def _adam(params:list[Tensor], # tensors updated in place
+          lr:float, # learning rate
+         ): # a function taking the gradients (a list like `params`) and applying one Adam step
+    "Adam with torch's defaults (betas 0.9, 0.999, eps 1e-8), as torch's functional Adam over a list of tensors."
+    dev = params[0].device
+    try: torch.optim.Adam([torch.zeros(1, device=dev, requires_grad=True)], fused=True); fused = True   # torch's own check
+    except (RuntimeError, ValueError): fused = False                                                   # e.g. torch < 2.4 on CPU
+    m, v = [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]
+    steps = [torch.zeros((), dtype=torch.float32, device=dev if fused else 'cpu') for _ in params]
+    def step(grads:list[Tensor]):
+        functional_adam(params, grads, m, v, [], steps, fused=fused, amsgrad=False, beta1=0.9, beta2=0.999, lr=lr,
+                        weight_decay=0., eps=1e-8, maximize=False)
+    return step
 
 def train_stacked(seeds:list[int], # one seed per instance
-                  x:Tensor, # [N, 784] training images
+                  x:Tensor, # [N, 784] training images: floats in [0, 1], or uint8 pixels (`load_mnist(pixels=True)`)
                   y:Tensor, # [N] training labels
                   recipe:Recipe=Recipe(), # how to train
                   device:str|torch.device='cpu', # where to train
@@ -101,9 +135,9 @@ def train_stacked(seeds:list[int], # one seed per instance
                  )->list[dict[str, Tensor]]: # one trained state dict per seed, on the CPU
     "Train one instance per seed, all at once as one stacked network."
     k, n, bs = len(seeds), len(x), recipe.batch_size
-    params = {key: p.to(device).requires_grad_() for key, p in stack_params([init_net(s).state_dict() for s in seeds]).items()}
-    try: opt = torch.optim.Adam(list(params.values()), lr=recipe.lr, fused=True)   # one kernel for all tensors
-    except (RuntimeError, ValueError): opt = torch.optim.Adam(list(params.values()), lr=recipe.lr)  # torch < 2.4 on CPU
+    params = {key: p.to(device) for key, p in stack_params([init_net(s).state_dict() for s in seeds]).items()}
+    grads = {key: torch.empty_like(p) for key, p in params.items()}              # written by `stacked_grads` every step
+    adam_step = _adam(list(params.values()), recipe.lr)
     x, y = x.to(device), y.to(device)
     steps = -(-n // bs)
     bar = tqdm(total=recipe.epochs*steps, desc=f"training {k} instance{'s'*(k>1)}", disable=not progress, unit='step')
@@ -111,12 +145,10 @@ def train_stacked(seeds:list[int], # one seed per instance
         order = data_order(seeds, epoch, n, device)                           # [K, N]
         for idx in order.split(bs, dim=1):                                    # [K, B] image indices
             flat = idx.reshape(-1)                                            # index_select: a fast row gather
-            logits = stacked_forward(params, x.index_select(0, flat).view(k, -1, x.shape[1]))[2]   # [K, B, 10]
-            # sum over instances of each one's mean loss over its batch (all batches of a step have the same size)
-            loss = F.cross_entropy(logits.flatten(0, 1), y.index_select(0, flat), reduction='sum') / idx.shape[1]
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            xb = x.index_select(0, flat)                                      # [K*B, 784]
+            if xb.dtype == torch.uint8: xb = xb.float().div_(255)             # exactly as `load_mnist` scales
+            stacked_grads(params, xb.view(k, -1, x.shape[1]), y.index_select(0, flat).view(k, -1), out=grads)
+            adam_step(list(grads.values()))
             bar.update()
     bar.close()
     return unstack_params(params)
@@ -238,7 +270,7 @@ def train_instances(out:str|Path, # run folder; weights go to OUT/stored_model_w
     metas = {i: m for i in range(n_instances) if (m := _complete(weights_dir, i, seed + i, recipe))}
     todo = [i for i in range(n_instances) if i not in metas]
     if todo:
-        x, y = load_mnist(data, train=True)
+        x, y = load_mnist(data, train=True, pixels=True)                   # uint8: a quarter of the memory
         xt, yt = load_mnist(data, train=False)
     for start in range(0, len(todo), chunk):
         idx = todo[start:start+chunk]

@@ -16,7 +16,7 @@ dev = torch.device('cuda')
 r = bench(data, 'cuda', quick=True)
 print(bench_table(r), flush=True)
 # all pairs with a larger image cap for the O(n^2) measures
-x, y = load_mnist(data)
+x, y = load_mnist(data, pixels=True)          # uint8, scaled per batch, as `repsim train` does
 xt, _ = load_mnist(data, train=False)
 sds = train_stacked(list(range(100)), x, y, Recipe(epochs=1), dev, progress=False)
 for cap in (1000, 4000):
