@@ -35,7 +35,7 @@ def load_mnist(root:str|Path|None=None, # data folder holding MNIST/raw/*-ubyte 
                download:bool=True, # let torchvision download MNIST when it is missing (needs internet)
                pixels:bool=False, # the raw uint8 pixels 0..255 instead of floats (`train_stacked` scales them per batch)
               )->tuple[Tensor, Tensor]: # ([N, 784] float32 pixels in [0, 1] (uint8 0..255 with `pixels`), [N] int64 labels)
-    "MNIST as flat float tensors, scaled exactly as the seed's `transforms.ToTensor()`."
+    "MNIST as flat tensors: floats scaled exactly as the seed's `transforms.ToTensor()`, or the raw uint8 pixels."
     root = data_root(root)
     raw = root/'MNIST'/'raw'
     have = [f for f in MNIST_FILES if (raw/f).exists()]
@@ -95,6 +95,7 @@ def data_order(seeds:list[int], # one seed per instance
     return keys.argsort(dim=1)
 
 # %% ../nbs/01_training.ipynb #8f7bf159
+@torch.no_grad()
 def stacked_grads(params:dict[str, Tensor], # {key: [K, ...]} stacked weights of K instances
                   xb:Tensor, # [K, B, 784] one batch of images per instance
                   yb:Tensor, # [K, B] their labels
@@ -112,13 +113,18 @@ def stacked_grads(params:dict[str, Tensor], # {key: [K, ...]} stacked weights of
     return g
 
 # %% ../nbs/01_training.ipynb #8fcffa2f
+def _fused_ok(dev:torch.device)->bool:
+    "Whether torch has a fused Adam kernel for this device (torch's own check)."
+    try: torch.optim.Adam([torch.zeros(1, device=dev, requires_grad=True)], fused=True); return True
+    except (RuntimeError, ValueError): return False                                                    # e.g. torch < 2.4 on CPU
+
 def _adam(params:list[Tensor], # tensors updated in place
           lr:float, # learning rate
+          fused:bool|None=None, # use the fused kernel; None: where torch has one for the device
          ): # a function taking the gradients (a list like `params`) and applying one Adam step
     "Adam with torch's defaults (betas 0.9, 0.999, eps 1e-8), as torch's functional Adam over a list of tensors."
     dev = params[0].device
-    try: torch.optim.Adam([torch.zeros(1, device=dev, requires_grad=True)], fused=True); fused = True   # torch's own check
-    except (RuntimeError, ValueError): fused = False                                                   # e.g. torch < 2.4 on CPU
+    if fused is None: fused = _fused_ok(dev)
     m, v = [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]
     steps = [torch.zeros((), dtype=torch.float32, device=dev if fused else 'cpu') for _ in params]
     def step(grads:list[Tensor]):
