@@ -272,15 +272,19 @@ def rdm(x, # [..., n, d] activations, d >= 2
     return R.masked_fill(c[..., :, None] | c[..., None, :], float('nan'))
 
 def _avg_rank(v:Tensor)->Tensor:
-    "Ranks along the last dim, 1-based, ties averaged (scipy.stats.rankdata 'average'); one sort, then O(m)."
-    s, idx = v.contiguous().sort(-1)
+    "Ranks along the last dim, 1-based, ties averaged (scipy.stats.rankdata 'average'): one sort, then work on the tied entries only."
     m = v.shape[-1]
-    pos = torch.arange(m, device=v.device).expand_as(s)
-    new = torch.ones_like(s, dtype=torch.bool); new[..., 1:] = s[..., 1:] != s[..., :-1]     # first of a tie group
-    end = torch.ones_like(s, dtype=torch.bool); end[..., :-1] = new[..., 1:]                 # last of a tie group
-    first = torch.where(new, pos, 0).cummax(-1).values                                       # group's first position
-    last = torch.where(end, pos, m).flip(-1).cummin(-1).values.flip(-1)                      # group's last position
-    return torch.empty_like(v).scatter_(-1, idx, ((first + last).to(v.dtype) + 2) / 2)
+    s, idx = v.contiguous().reshape(-1, m).sort(-1)                                        # [R, m] each row sorted
+    new = torch.ones_like(s, dtype=torch.bool); new[:, 1:] = s[:, 1:] != s[:, :-1]         # first of a tie group
+    tied = ~new; tied[:, :-1] |= ~new[:, 1:]                                               # in a group of 2 or more
+    r = torch.arange(1, m + 1, dtype=v.dtype, device=v.device).repeat(len(s), 1)          # [R, m] the ranks if no ties
+    rows, cols = tied.nonzero(as_tuple=True)                                              # the tied entries, row by row
+    if len(rows):
+        g = new[rows, cols].cumsum(0) - 1                                                 # their tie group
+        cnt = torch.bincount(g)                                                           # [G] group sizes
+        first = torch.zeros_like(cnt).scatter_reduce_(0, g, cols, 'amin', include_self=False)   # [G] first position
+        r[rows, cols] = (first[g] + (cnt[g] + 1) / 2).to(v.dtype)                         # mean of ranks first+1 .. first+cnt
+    return torch.empty_like(r).scatter_(-1, idx, r).reshape(v.shape)
 
 def rsa_ranks(x, # [..., n, d] activations, d >= 3
              )->tuple[Tensor, Tensor]: # ([..., n(n-1)/2] centered unit-norm ranks of the RDM's upper triangle, [...] True where undefined)
