@@ -244,13 +244,13 @@ def run_controls(trained_acts:dict[str, Tensor], # {layer: [K, n, d]} trained in
             for m, M in condition_values(sides[cond], cond, measures).items():   # [K, K, n] or [K, K], reduced at once
                 boots[layer][cond][m] = boot_means(M, draws)
                 summ[layer][cond][m] = summary_ci(M, boots[layer][cond][m])
-                pms[layer][cond][m] = pair_means(M)
                 if M.ndim == 3:                                               # per-input: every (pair, image) value
                     E = M[pairs[:, 0], pairs[:, 1]]                           # [P, n], NaN only where undefined
                     ents[layer][cond][m] = summarize(E)
                     hists[layer][cond][m] = np.histogram(E[~E.isnan()].numpy(), HIST_BINS)[0].tolist()
                     M = M.nanmean(-1)                                         # keep only the [K, K] pair means
                 vals[layer][cond][m] = M
+                pms[layer][cond][m] = pair_means(M)
             later = {id(s) for c in CONDITIONS[i+1:] for s in sides[c]} | {id(trained_sides[layer])}   # kept for cross-layer
             for s in sides[cond]:
                 if id(s) not in later: s.release()                            # a null's halves, no longer needed

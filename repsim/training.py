@@ -143,7 +143,7 @@ def train_stacked(seeds:list[int], # one seed per instance
     k, n, bs = len(seeds), len(x), recipe.batch_size
     params = {key: p.to(device) for key, p in stack_params([init_net(s).state_dict() for s in seeds]).items()}
     grads = {key: torch.empty_like(p) for key, p in params.items()}              # written by `stacked_grads` every step
-    adam_step = _adam(list(params.values()), recipe.lr)
+    grad_list, adam_step = list(grads.values()), _adam(list(params.values()), recipe.lr)
     x, y = x.to(device), y.to(device)
     steps = -(-n // bs)
     bar = tqdm(total=recipe.epochs*steps, desc=f"training {k} instance{'s'*(k>1)}", disable=not progress, unit='step')
@@ -154,7 +154,7 @@ def train_stacked(seeds:list[int], # one seed per instance
             xb = x.index_select(0, flat)                                      # [K*B, 784]
             if xb.dtype == torch.uint8: xb = xb.float().div_(255)             # exactly as `load_mnist` scales
             stacked_grads(params, xb.view(k, -1, x.shape[1]), y.index_select(0, flat).view(k, -1), out=grads)
-            adam_step(list(grads.values()))
+            adam_step(grad_list)
             bar.update()
     bar.close()
     return unstack_params(params)
