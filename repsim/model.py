@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['LAYERS', 'PARAM_KEYS', 'Net', 'init_net', 'stack_params', 'unstack_params', 'stacked_forward']
+__all__ = ['LAYERS', 'PARAM_KEYS', 'Net', 'init_net', 'stack_params', 'unstack_params', 'stacked_forward', 'permute_hidden']
 
 # %% ../nbs/00_model.ipynb #83388818
 LAYERS = ('hidden0', 'hidden1', 'output')  # names of the layers repsim records, in forward order
@@ -77,3 +77,25 @@ def stacked_forward(params:dict[str, Tensor], # {key: [K, ...]} stacked weights 
     a0 = torch.tanh(_layer(x, params['fc0.weight'], params['fc0.bias']))
     a1 = torch.tanh(_layer(a0, params['fc1.weight'], params['fc1.bias']))
     return a0, a1, _layer(a1, params['fc2.weight'], params['fc2.bias'])
+
+# %% ../nbs/00_model.ipynb #cb4707a0
+def permute_hidden(params:dict[str, Tensor], # weights of `Net`: a state dict, or stacked [K, ...] params
+                   perms:list[Tensor], # per hidden layer: [d_l] (or [K, d_l]) new neuron j is old neuron perms[l][j]
+                   signs:list[Tensor]|None=None, # per hidden layer: [d_l] (or [K, d_l]) +1 or -1; default all +1
+                  )->dict[str, Tensor]: # the transformed weights (new tensors), same keys and shapes
+    "Reorder and sign-flip hidden neurons so that the network computes exactly the same function."
+    n_hidden = sum(k.endswith('.weight') for k in params) - 1
+    if len(perms) != n_hidden or (signs is not None and len(signs) != len(perms)):
+        raise ValueError(f"need one permutation (and one sign vector) per hidden layer: {n_hidden}; got {len(perms)}")
+    out = {k: v.clone() for k, v in params.items()}
+    for l, p in enumerate(perms):
+        w, b, w_next = f'fc{l}.weight', f'fc{l}.bias', f'fc{l+1}.weight'
+        p = torch.as_tensor(p, device=out[w].device).long()
+        if not torch.equal(p.sort(-1).values, torch.arange(p.shape[-1], device=p.device).expand_as(p)):
+            raise ValueError(f"perms[{l}] is not a permutation of 0..{p.shape[-1] - 1}")
+        s = torch.ones(p.shape, dtype=out[w].dtype, device=p.device) if signs is None else \
+            torch.as_tensor(signs[l], dtype=out[w].dtype, device=p.device)
+        out[w] = out[w].take_along_dim(p[..., :, None], -2) * s[..., :, None]            # rows: into the layer
+        out[b] = out[b].take_along_dim(p, -1) * s
+        out[w_next] = out[w_next].take_along_dim(p[..., None, :], -1) * s[..., None, :]  # columns: out of it
+    return out
