@@ -34,7 +34,8 @@ def compare_weights(weights:list[Path]|str|Path, # a folder of model_inst_* file
                     device:str='auto', # 'auto', 'cpu' or 'cuda'
                     config:dict|None=None, # extra settings recorded in report.json
                     controls:bool=True, # add null baselines, all measures, significance, layer identification
-                    n_boot:int=1000, # bootstrap replicates for the controls' CIs
+                    alpha:float=0.05, # family-wise level of the controls' tests
+                    margin:float=0.05, # equivalence margin of the controls' tests
                     progress:bool=False, # say which stage of the controls is running
                    )->dict: # the report as written
     "Compare every stored instance pairwise (with controls) and write the report."
@@ -56,9 +57,9 @@ def compare_weights(weights:list[Path]|str|Path, # a folder of model_inst_* file
     report, figs = dict(config=cfg, instances=insts, **part), []
     if controls:
         seeds = [i['seed'] if i['seed'] is not None else k for k, i in enumerate(insts)]   # unknown seed: position
-        cfg.update(control_seeds=seeds, n_boot=n_boot)
+        cfg.update(control_seeds=seeds, alpha=alpha, margin=margin)
         cfg.update(pairwise_cap=1000)
-        parts, vals = run_controls(acts, seeds, x, n_boot=n_boot, device=device, pairwise_cap=1000,
+        parts, vals = run_controls(acts, sds, seeds, x, alpha=alpha, margin=margin, device=device, pairwise_cap=1000,
                                    progress=(lambda s: print(f"controls: {s}", file=sys.stderr)) if progress else None)
         report.update(parts)
         figs = save_controls_figures(out, parts, vals, names)
@@ -87,6 +88,12 @@ def claim_out(out:Path, # run folder
 
 # %% ../nbs/09_cli.ipynb #641f1887
 def _default_out()->Path: return Path('repsim_runs')/time.strftime('%Y-%m-%dT%H-%M-%S')
+
+def _fraction(s):
+    try: v = float(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a number, got {s!r}")
+    if not 0 < v < 1: raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {s}")
+    return v
 
 def _positive(kind):
     def check(s):
@@ -119,7 +126,8 @@ def parser()->argparse.ArgumentParser:
         if compare:
             q.add_argument('--images', type=_positive(int), default=1000, help="compare on the first N MNIST test images")
             q.add_argument('--no-controls', dest='controls', action='store_false', help="skip null baselines, the established measures and significance tests")
-            q.add_argument('--boot', type=_positive(int), default=1000, help="bootstrap replicates for confidence intervals")
+            q.add_argument('--alpha', type=_fraction, default=0.05, help="family-wise level of the controls' tests (Holm)")
+            q.add_argument('--margin', type=_positive(float), default=0.05, help="equivalence margin: similarities closer than this count as equal")
     t = sub.add_parser('train', help="train instances into OUT/stored_model_weights", formatter_class=fmt,
                        description="Train N instances of the seed's MLP with the seed's recipe; rerun to resume after an interruption.")
     t.add_argument('--out', type=Path, default=None, help="run folder (default: repsim_runs/<timestamp>)")
@@ -185,7 +193,7 @@ def run_command(argv:list[str]|None=None, # command-line arguments, without the 
         cfg = dict(instances=a.instances, epochs=a.epochs, seed=a.seed, lr=a.lr, batch_size=a.batch_size)
     else:
         files, cfg = instance_files(a.weights), {}
-    report = compare_weights(files, a.out, a.data, a.images, a.device, cfg, a.controls, a.boot, progress)
+    report = compare_weights(files, a.out, a.data, a.images, a.device, cfg, a.controls, a.alpha, a.margin, progress)
     h0 = report['seed_pair']['layers']['hidden0']
     print(f"compared {len(files)} instances on {a.images} images; wrote {a.out/'report.md'}")
     print(f"seed pair {report['seed_pair']['a']} vs {report['seed_pair']['b']}, hidden0: raw cosine "

@@ -14,8 +14,8 @@ from .similarity import as_acts, check_pair, raw_cosine, raw_pearson
 # %% auto #0
 __all__ = ['PAIRWISE', 'QUADRATIC', 'linear_cka', 'rbf_gram', 'rbf_cka', 'cka_of_grams', 'procrustes_similarity',
            'procrustes_distance', 'procrustes_align', 'neuron_correlation', 'match_neurons', 'matched_per_input',
-           'svcca', 'rdm', 'rsa_ranks', 'rsa', 'rsa_of_ranks', 'knn_indices', 'knn_overlap', 'mutual_knn', 'Instances',
-           'compare_pairs']
+           'svcca', 'rdm', 'rsa_ranks', 'rsa', 'rsa_euclidean', 'rsa_of_ranks', 'knn_indices', 'knn_overlap',
+           'mutual_knn', 'Instances', 'compare_pairs']
 
 # %% ../nbs/05_measures.ipynb #50f78de9
 def _pair(a, b, min_n:int=1, same_d:bool=False)->tuple[Tensor, Tensor]:
@@ -258,10 +258,13 @@ def _svcca_from(M:Tensor, ka:Tensor, kb:Tensor, bad:Tensor, n:int)->Tensor:
     return (rho.sum(-1) / torch.minimum(ka, kb)).masked_fill(bad, float('nan'))
 
 # %% ../nbs/05_measures.ipynb #543755a5
-def rdm(x, # [..., n, d] activations, d >= 2
-       )->Tensor: # [..., n, n] 1 - Pearson correlation between inputs, in [0, 2]; NaN rows for constant input vectors
-    "Representational dissimilarity matrix with correlation distance."
+def rdm(x, # [..., n, d] activations, d >= 2 for correlation distance
+        metric:str='correlation', # 'correlation': 1 - Pearson r between inputs; 'euclidean': ||x_i - x_j||
+       )->Tensor: # [..., n, n] dissimilarities; correlation: in [0, 2], NaN rows for constant input vectors
+    "Representational dissimilarity matrix with correlation or Euclidean distance."
     x = as_acts(x, 'x', min_n=2)
+    if metric == 'euclidean': return _sqdist(x).sqrt()
+    if metric != 'correlation': raise ValueError(f"metric must be 'correlation' or 'euclidean'; got {metric!r}")
     if x.shape[-1] < 2: raise ValueError("the correlation RDM needs d >= 2 neurons (with d = 1 every input vector is constant)")
     xc = x - x.mean(-1, keepdim=True)
     xn = xc / xc.norm(dim=-1, keepdim=True)
@@ -286,16 +289,17 @@ def _avg_rank(v:Tensor)->Tensor:
         r[rows, cols] = (first[g] + (cnt[g] + 1) / 2).to(v.dtype)                         # mean of ranks first+1 .. first+cnt
     return torch.empty_like(r).scatter_(-1, idx, r).reshape(v.shape)
 
-def rsa_ranks(x, # [..., n, d] activations, d >= 3
+def rsa_ranks(x, # [..., n, d] activations, d >= 3 for correlation distance
+              metric:str='correlation', # RDM distance: 'correlation' or 'euclidean'
              )->tuple[Tensor, Tensor]: # ([..., n(n-1)/2] centered unit-norm ranks of the RDM's upper triangle, [...] True where undefined)
     "One representation's half of `rsa`: compute it once per instance, then compare many pairs by a dot product."
     x = as_acts(x, 'x', min_n=3)
-    if x.shape[-1] < 3:
+    if metric == 'correlation' and x.shape[-1] < 3:
         raise ValueError(f"rsa needs d >= 3 neurons; got d={x.shape[-1]} "
                          f"(with d <= 2 every correlation between inputs is exactly 1 or -1 and the RDM is degenerate)")
     n = x.shape[-2]
     i, j = torch.triu_indices(n, n, 1, device=x.device)
-    v = rdm(x)[..., i, j]
+    v = (rdm(x) if metric == 'correlation' else _sqdist(x))[..., i, j]    # squared distances rank like distances
     bad = v.isnan().any(-1)
     r = _avg_rank(v.nan_to_num(0.))
     r = r - r.mean(-1, keepdim=True)
@@ -311,6 +315,14 @@ def rsa(a, # [..., n, d_a] activations of instance A, d_a >= 3
         raise ValueError(f"rsa needs d >= 3 neurons; got d_a={a.shape[-1]}, d_b={b.shape[-1]} "
                          f"(with d <= 2 every correlation between inputs is exactly 1 or -1 and the RDM is degenerate)")
     return rsa_of_ranks(rsa_ranks(a), rsa_ranks(b))
+
+def rsa_euclidean(a, # [..., n, d_a] activations of instance A
+                  b, # [..., n, d_b] activations of instance B on the same n inputs
+                 )->Tensor: # [...] Spearman correlation of the Euclidean RDMs' upper triangles; NaN if undefined
+    """RSA with Euclidean-distance RDMs. Invariant to neuron permutation, sign flips, orthogonal transforms,
+    isotropic scaling and translation; not to anisotropic scaling."""
+    a, b = _pair(a, b, min_n=3)
+    return rsa_of_ranks(rsa_ranks(a, 'euclidean'), rsa_ranks(b, 'euclidean'))
 
 def rsa_of_ranks(ra:tuple, # `rsa_ranks` of A: ([..., m] centered unit ranks, [...] undefined)
                  rb:tuple, # `rsa_ranks` of B, on the same inputs
@@ -358,9 +370,9 @@ def mutual_knn(a, # [..., n, d_a] activations of instance A, d_a >= 2
     return knn_overlap(knn_indices(a, k), knn_indices(b, k)).to(a.dtype)
 
 # %% ../nbs/05_measures.ipynb #291d7d3d
-PAIRWISE = ('linear_cka', 'linear_cka_debiased', 'procrustes', 'svcca', 'rbf_cka', 'rsa', 'mutual_knn',
+PAIRWISE = ('linear_cka', 'linear_cka_debiased', 'procrustes', 'svcca', 'rbf_cka', 'rsa', 'rsa_euclidean', 'mutual_knn',
             'matched_corr', 'matched_corr_flip', 'matched_cosine', 'matched_cosine_flip')
-QUADRATIC = ('rbf_cka', 'rsa', 'mutual_knn')   # O(n^2) in the number of inputs
+QUADRATIC = ('rbf_cka', 'rsa', 'rsa_euclidean', 'mutual_knn')   # O(n^2) in the number of inputs
 
 class Instances:
     "K instances' activations `[K, n, d]` of one layer, with each instance's share of every measure computed once, on demand."
@@ -401,6 +413,9 @@ class Instances:
         return hot.flatten(1)
     def _rbf_cka_bad(self): self.get('rbf_cka_flat'); return self._c['rbf_cka_bad']
     def _rsa_bad(self): self.get('rsa_flat'); return self._c['rsa_bad']
+    def _rsa_euclidean_flat(self):
+        r, self._c['rsa_euclidean_bad'] = rsa_ranks(self.get('capped'), 'euclidean'); return r.nan_to_num(0.)
+    def _rsa_euclidean_bad(self): self.get('rsa_euclidean_flat'); return self._c['rsa_euclidean_bad']
     def _mutual_knn_bad(self): self.get('mutual_knn_flat'); return self._c['mutual_knn_bad']
 
 def _cross(fa:Tensor, # [K_a, n, d_a] per-instance features of the A side
