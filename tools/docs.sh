@@ -51,5 +51,8 @@ cp -pr "$mj/es5/output/chtml/fonts/woff-v2" nbs/mathjax/output/chtml/fonts/
 cp -pr "$mj/es5/a11y" "$mj/es5/sre" "$mj/es5/ui" nbs/mathjax/
 
 echo "== nbdev_docs"
+# nbdev keeps processed notebooks in _proc/ between builds and never removes one there, so a deleted or renamed
+# notebook's page would stay in the site; processing them again costs a few seconds.
+rm -rf _proc
 "$VENV/bin/nbdev_docs"
 echo "docs built into _docs/ in $(( $(date +%s) - start )) s"
