@@ -1,14 +1,16 @@
--- Pandoc filter (named in _quarto.yml) that keeps the docs site self-contained, so it reads the same offline.
+-- Pandoc filter (named in _quarto.yml) that keeps the docs site self-contained, so that it reads
+-- the same offline.
 --
--- 1. Links within the site. nbdev links every backticked name it knows (`linear_cka`) to doc_host + doc_baseurl
---    from settings.ini: the published address, which it writes into repsim/_modidx.py and, as site-url, into
---    nbs/nbdev.yml. Browsed locally (file://, localhost, CI's browser test) those links would leave the site.
---    Links that start with site-url become paths relative to the page; the published site works the same, and
---    settings.ini keeps its real address for the sitemap and for other projects' links to repsim.
--- 2. No CDN polyfill. With html-math-method mathjax, Quarto's page template also loads an ES6 polyfill from
---    cdnjs.cloudflare.com (for browsers older than 2016). Pandoc sets its `mathjax` template variable only
---    when the document's metadata has none, so `mathjax: false` here drops that line and nothing else;
---    MathJax itself comes from html-math-method's url.
+-- 1. Links within the site. nbdev links every backticked name it knows (`linear_cka`) to
+--    doc_host + doc_baseurl from settings.ini: the published address, which it writes into
+--    repsim/_modidx.py and, as site-url, into nbs/nbdev.yml. Browsed locally (file://, localhost,
+--    CI's browser test) those links would leave the site. Links that start with site-url become
+--    paths relative to the page; the published site works the same, and settings.ini keeps its
+--    real address for the sitemap and for other projects' links to repsim.
+-- 2. No CDN polyfill. With html-math-method mathjax, Quarto's page template also loads an ES6
+--    polyfill from cdnjs.cloudflare.com (for browsers older than 2016). Pandoc sets its `mathjax`
+--    template variable only when the document's metadata has none, so `mathjax: false` here
+--    drops that line and nothing else; MathJax itself comes from html-math-method's url.
 local prefix = nil
 
 local function site_url()
