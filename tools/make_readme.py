@@ -1,5 +1,7 @@
 """Write README.md from nbs/index.ipynb (nbdev_readme needs Quarto; this keeps the README faithful without it).
 
+The one README mechanism: nbdev_docs does not touch README.md (readme_nb in settings.ini says why).
+
 Markdown cells are copied as they are; code cells are shown as Python blocks with their text outputs, except
 cells marked `#| hide` (left out) and `#| echo: false` (output only). nbdev's `#|` directive lines are removed.
 Usage: python tools/make_readme.py [--check]   (--check: exit 1 if README.md is out of date, write nothing)
