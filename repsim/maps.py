@@ -101,34 +101,38 @@ def ordered_pairs(k:int, # number of instances
     keep = a != b
     return torch.stack([a[keep], b[keep]], 1)
 
-def pair_maps(x:Tensor, # [K, n, d] K instances' activations on the fit images
+def pair_maps(x:Tensor, # [K, n, d] K instances' activations on the fit images (the sources A)
               family:str, # one of FAMILIES
+              y:Tensor|None=None, # [K, n, d] other instances as the targets B (e.g. trained, with x untrained); default x
               chunk:int=256, # pairs per batched fit
              )->tuple[Tensor, Tensor]: # W [K, K, d, d], c [K, K, d]: the map from row instance to column instance
-    "Fit the map from every instance to every other one; NaN on the diagonal."
+    "Fit the map from every instance to every other one (a != b); NaN on the diagonal."
+    y = x if y is None else y
+    if x.shape != y.shape: raise ValueError(f"sources {tuple(x.shape)} and targets {tuple(y.shape)} differ in shape")
     k, _, d = x.shape
     W = torch.full((k, k, d, d), float('nan'), dtype=x.dtype)
     c = torch.full((k, k, d), float('nan'), dtype=x.dtype)
     for p in ordered_pairs(k).split(chunk):
-        W[p[:, 0], p[:, 1]], c[p[:, 0], p[:, 1]] = fit_map(x[p[:, 0]], x[p[:, 1]], family)
+        W[p[:, 0], p[:, 1]], c[p[:, 0], p[:, 1]] = fit_map(x[p[:, 0]], y[p[:, 1]], family)
     return W, c
 
 # %% ../nbs/13_maps.ipynb #b71ef75c
 def pair_scores(W:Tensor, # [K, K, d, d] maps from `pair_maps` (NaN where not fitted)
                 c:Tensor, # [K, K, d]
-                x:Tensor, # [K, n, d] the instances' activations on held-out images
+                x:Tensor, # [K, n, d] the instances' activations on held-out images (the sources)
                 mean:Tensor|None=None, # [K, d] reference mean of each target for R^2; default its held-out mean
+                y:Tensor|None=None, # [K, n, d] the targets' held-out activations, if not x (see `pair_maps`)
                 chunk:int=256, # pairs per batch
                )->dict[str, Tensor]: # {'r2', 'similarity'}: [K, K] float64, NaN where no map
     "Held-out R^2 and similarity of every fitted map."
-    k = x.shape[0]
+    k, y = x.shape[0], x if y is None else y
     out = {m: torch.full((k, k), float('nan'), dtype=torch.float64) for m in ('r2', 'similarity')}
     p = W.flatten(-2).isfinite().all(-1).nonzero()
     for q in p.split(chunk):
         a, b = q[:, 0], q[:, 1]
         pred = apply_map(W[a, b], c[a, b], x[a])
-        out['r2'][a, b] = heldout_r2(pred, x[b], None if mean is None else mean[b]).double()
-        out['similarity'][a, b] = heldout_similarity(pred, x[b]).double()
+        out['r2'][a, b] = heldout_r2(pred, y[b], None if mean is None else mean[b]).double()
+        out['similarity'][a, b] = heldout_similarity(pred, y[b]).double()
     return out
 
 # %% ../nbs/13_maps.ipynb #d39d5335
