@@ -78,23 +78,21 @@ def interpolation(state_dicts:list[dict], # K instances
                   test:tuple[Tensor, Tensor], # ([n, 784] images, [n] labels) for accuracy and loss
                   t:Tensor=torch.linspace(0, 1, 11), # [T] positions on the path
                   matchings=MATCHINGS, # which versions of B
+                  chunk:int=16, # pairs evaluated together
                  )->dict: # t [T]; {matching: {accuracy, loss: [K, K, T]; barrier: [K, K]}}
     """Accuracy, loss and barrier on the line between every pair of instances (row A, column B).
     Symmetric: [b, a] is [a, b] with t reversed (barriers equal): each unordered pair twice."""
     k, T = len(state_dicts), len(t)
     params, acts = stack_params(state_dicts), stacked_activations(state_dicts, match_images)
-    p = torch.combinations(torch.arange(k), 2)
-    pa, pb = ({key: v[p[:, i]] for key, v in params.items()} for i in (0, 1))
-    ma, mb = ({l: acts[l][p[:, i]] for l in HIDDEN} for i in (0, 1))
-    out = dict(t=t.clone())
-    for m in matchings:
-        r = path_metrics(pa, align(pb, ma, mb, m), t, *test)
-        out[m] = {}
-        for key, v in r.items():
-            M = torch.full((k, k, T), float('nan'), dtype=torch.float64)
-            M[p[:, 0], p[:, 1]], M[p[:, 1], p[:, 0]] = v, v.flip(-1)
-            out[m][key] = M
-        out[m]['barrier'] = barrier(out[m]['loss'], t)
+    nan = lambda: torch.full((k, k, T), float('nan'), dtype=torch.float64)
+    out = dict(t=t.clone(), **{m: dict(accuracy=nan(), loss=nan()) for m in matchings})
+    for p in torch.combinations(torch.arange(k), 2).split(chunk):
+        pa, pb = ({key: v[p[:, i]] for key, v in params.items()} for i in (0, 1))
+        ma, mb = ({l: acts[l][p[:, i]] for l in HIDDEN} for i in (0, 1))
+        for m in matchings:
+            for key, v in path_metrics(pa, align(pb, ma, mb, m), t, *test).items():
+                out[m][key][p[:, 0], p[:, 1]], out[m][key][p[:, 1], p[:, 0]] = v, v.flip(-1)
+    for m in matchings: out[m]['barrier'] = barrier(out[m]['loss'], t)
     return out
 
 # %% ../nbs/15_interpolation.ipynb #826af7f7

@@ -105,7 +105,7 @@ def ordered_pairs(k:int, # number of instances
 def pair_maps(x:Tensor, # [K, n, d] K instances' activations on the fit images (the sources A)
               family:str, # one of FAMILIES
               y:Tensor|None=None, # [K, n, d] other instances as the targets B; default x
-              chunk:int=256, # pairs per batched fit
+              chunk:int=64, # pairs per batched fit
              )->tuple[Tensor, Tensor]: # W [K, K, d, d], c [K, K, d]: map from row a to column b
     "Fit the map from every instance to every other one (a != b); NaN on the diagonal."
     y = x if y is None else y
@@ -124,7 +124,7 @@ def pair_scores(W:Tensor, # [K, K, d, d] maps from `pair_maps` (NaN where not fi
                 x:Tensor, # [K, n, d] the instances' activations on held-out images (the sources)
                 mean:Tensor|None=None, # [K, d] each target's reference mean for R^2
                 y:Tensor|None=None, # [K, n, d] the targets' held-out activations, if not x
-                chunk:int=256, # pairs per batch
+                chunk:int=64, # pairs per batch
                )->dict[str, Tensor]: # {'r2', 'similarity'}: [K, K] float64, NaN where no map
     "Held-out R^2 and similarity of every fitted map."
     k, y = x.shape[0], x if y is None else y

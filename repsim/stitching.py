@@ -67,6 +67,20 @@ class StitchRecipe:
             raise ValueError(f"need batch_size >= 1 and epochs >= 0; got {self}")
 
 # %% ../nbs/14_stitching.ipynb #64cf8709
+def _fit_stitches(tails:dict[str, Tensor], layer:str, h:Tensor, a:Tensor, y:Tensor,
+                  W:Tensor, c:Tensor, recipe:StitchRecipe)->tuple[Tensor, Tensor]:
+    "Train P stitches (W [P, d, d], c [P, d]) from donors a [P] into tails [P, ...]."
+    W, c = W.to(h.dtype).clone().requires_grad_(), c.to(h.dtype).clone().requires_grad_()
+    opt = torch.optim.Adam([W, c], lr=recipe.lr)
+    gen = torch.Generator().manual_seed(recipe.seed)
+    for _ in range(recipe.epochs):
+        for idx in torch.randperm(h.shape[1], generator=gen).split(recipe.batch_size):
+            z = tail_forward(tails, layer, apply_map(W, c, h[:, idx][a]))       # [P, B, 10]
+            ce = F.cross_entropy(z.flatten(0, 1), y[idx].repeat(len(a)), reduction='sum')
+            loss = ce / len(idx)                                                # sum of pair means
+            opt.zero_grad(); loss.backward(); opt.step()
+    return W.detach(), c.detach()
+
 def train_stitch(params:dict[str, Tensor], # {key: [K, ...]} the K finishing instances (frozen)
                  layer:str, # the stitched hidden layer
                  h:Tensor, # [K, N, d] the donors' activations of `layer` on the training images
@@ -74,23 +88,15 @@ def train_stitch(params:dict[str, Tensor], # {key: [K, ...]} the K finishing ins
                  W0:Tensor, # [K, K, d, d] initial maps (NaN: pair not trained)
                  c0:Tensor, # [K, K, d]
                  recipe:StitchRecipe=StitchRecipe(), # optimizer and schedule
+                 chunk:int=512, # pairs trained together (the result does not depend on it)
                 )->tuple[Tensor, Tensor]: # W [K, K, d, d], c [K, K, d]: trained (NaN: not)
-    "Train an affine stitching layer for every pair on B's task loss, all pairs as one program."
-    q = W0.flatten(-2).isfinite().all(-1).nonzero()
-    a, b = q[:, 0], q[:, 1]
-    tails = {key: v[b] for key, v in params.items()}
-    W = W0[a, b].to(h.dtype).clone().requires_grad_()
-    c = c0[a, b].to(h.dtype).clone().requires_grad_()
-    opt = torch.optim.Adam([W, c], lr=recipe.lr)
-    gen = torch.Generator().manual_seed(recipe.seed)
-    for _ in range(recipe.epochs):
-        for idx in torch.randperm(h.shape[1], generator=gen).split(recipe.batch_size):
-            z = tail_forward(tails, layer, apply_map(W, c, h[:, idx][a]))       # [P, B, 10]
-            ce = F.cross_entropy(z.flatten(0, 1), y[idx].repeat(len(q)), reduction='sum')
-            loss = ce / len(idx)                                                # sum of pair means
-            opt.zero_grad(); loss.backward(); opt.step()
+    "Train an affine stitching layer for every pair on B's task loss, pairs batched together."
     Wt, ct = torch.full_like(W0, float('nan')), torch.full_like(c0, float('nan'))
-    Wt[a, b], ct[a, b] = W.detach().to(W0.dtype), c.detach().to(c0.dtype)
+    for q in W0.flatten(-2).isfinite().all(-1).nonzero().split(chunk):
+        a, b = q[:, 0], q[:, 1]
+        tails = {key: v[b] for key, v in params.items()}
+        W, c = _fit_stitches(tails, layer, h, a, y, W0[a, b], c0[a, b], recipe)
+        Wt[a, b], ct[a, b] = W.to(W0.dtype), c.to(c0.dtype)
     return Wt, ct
 
 # %% ../nbs/14_stitching.ipynb #926da8b0
