@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_stitching.ipynb #834e19bc
 from __future__ import annotations
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from .model import LAYERS, stack_params
 from .activations import stacked_activations
 from .training import accuracy
-from .maps import FAMILIES, apply_map, pair_maps, ordered_pairs
+from .maps import FAMILIES, apply_map, pair_maps
 
 # %% auto #0
 __all__ = ['STITCHES', 'tail_forward', 'stitch_accuracy', 'StitchRecipe', 'train_stitch', 'stitching', 'stitching_table',
