@@ -7,8 +7,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from scipy.optimize import linear_sum_assignment
-from .similarity import (Prepared, Block, Measure, check_batch, pair_block, measure_pair, cross,
-                               centered, constant, row_units, raw_cosine, raw_pearson)
+from .similarity import (Prepared, Block, Measure, SIMILARITY_GROUP, check_pair, pair_block,
+                               measure_pair, cross, centered, constant, row_units, raw_cosine,
+                               raw_pearson)
 from .cka import basis, gram_feature
 
 # %% auto #0
@@ -19,8 +20,8 @@ __all__ = ['Procrustes', 'procrustes_similarity', 'procrustes_distance', 'procru
 class Procrustes(Measure):
     "Orthogonal Procrustes similarity: the nuclear norm of A^T B after centering and unit scaling."
     min_n = 2
-    invariant = frozenset({'permutation', 'sign_flip', 'orthogonal', 'isotropic_scaling', 'translation'})
-    def prepare(self, side:Prepared): # Frobenius norm of the centered activations [K], constant [K]
+    invariant = SIMILARITY_GROUP
+    def prepare(self, side:Prepared): # Frobenius norm of centered activations [K], constant [K]
         return side.get(basis).norm(dim=(-2, -1)), side.get(constant)
     def compare(self, sa, sb, blk:Block)->Tensor: # [c]
         (na, ca), (nb, cb), a, b = sa, sb, blk.a, blk.b
@@ -31,8 +32,8 @@ class Procrustes(Measure):
 def procrustes_similarity(a, # [..., n, d_a] activations of instance A
                           b, # [..., n, d_b] activations of instance B on the same n inputs
                          )->Tensor: # [...] in [0, 1]; NaN if a or b is constant
-    """Orthogonal Procrustes similarity (Williams et al. 2021; Ding et al. 2021). Invariant to neuron
-    permutation, sign flip, orthogonal transform, isotropic scaling and translation."""
+    """Orthogonal Procrustes similarity (Williams et al. 2021; Ding et al. 2021). Invariant to
+    neuron permutation, sign flip, orthogonal transform, isotropic scaling and translation."""
     return measure_pair(Procrustes(), a, b)
 
 # %% ../nbs/08_alignment.ipynb #99efcb2b
@@ -46,24 +47,24 @@ def procrustes_distance(a, # [..., n, d_a] activations of instance A
 def procrustes_align(a, # [..., n, d_a] target activations
                      b, # [..., n, d_b] activations to map onto a
                      scale:bool=True, # fit an isotropic scale s; otherwise s = 1
-                    )->tuple[Tensor, Tensor, Tensor]: # R [..., d_b, d_a], s [...], t [..., d_a]: a ~ s b R + t
-    "Least-squares similarity transform mapping b onto a. NaN if b is constant."
+                    )->tuple[Tensor, Tensor, Tensor]: # R [..., d_b, d_a], s [...], t [..., d_a]
+    "Least-squares similarity transform mapping b onto a: a ~ s b R + t. NaN if b is constant."
     blk, shp = pair_block(a, b, min_n=2)
     A, B, ia, ib = blk.A, blk.B, blk.a, blk.b
     U, S, Vh = torch.linalg.svd(blk.get(cross, centered).mT, full_matrices=False)
-    R, bad = U @ Vh, B.get(constant)[ib]
-    s = S.sum(-1) / B.get(centered).square().sum((-2, -1))[ib] if scale else torch.ones_like(S[:, 0])
+    R, bad, one = U @ Vh, B.get(constant)[ib], torch.ones_like(S[:, 0])
+    s = S.sum(-1) / B.get(centered).square().sum((-2, -1))[ib] if scale else one
     s, R = s.masked_fill(bad, float('nan')), R.masked_fill(bad[:, None, None], float('nan'))
     t = A.x.mean(-2)[ia] - s[:, None] * (B.x.mean(-2)[ib][:, None, :] @ R).squeeze(-2)
     return R.reshape(*shp, *R.shape[-2:]), s.reshape(shp), t.reshape(*shp, t.shape[-1])
 
 # %% ../nbs/08_alignment.ipynb #49f62015
-def column_stats(side:Prepared)->tuple[Tensor, Tensor]: # norms [K, d] of centered neurons, constant [K, d]
+def column_stats(side:Prepared)->tuple[Tensor, Tensor]: # norms [K, d], constant [K, d]
     "Each neuron's norm over the inputs after centering, and whether it is constant."
     return side.get(centered).norm(dim=-2), (side.x == side.x[:, :1, :]).all(-2)
 
 # %% ../nbs/08_alignment.ipynb #e2d0a53d
-def neuron_corr(blk:Block)->Tensor: # [c, d_a, d_b] Pearson r of each neuron pair; NaN for constant neurons
+def neuron_corr(blk:Block)->Tensor: # [c, d_a, d_b] Pearson r of neuron pairs; NaN if constant
     "The block's neuron-by-neuron correlation matrices, from the shared cross-product."
     (na, za), (nb, zb), a, b = blk.A.get(column_stats), blk.B.get(column_stats), blk.a, blk.b
     C = blk.get(cross, centered) / (na[a][:, :, None] * nb[b][:, None, :])
@@ -72,7 +73,7 @@ def neuron_corr(blk:Block)->Tensor: # [c, d_a, d_b] Pearson r of each neuron pai
 # %% ../nbs/08_alignment.ipynb #ea9e4027
 def neuron_correlation(a, # [..., n, d_a] activations of instance A
                        b, # [..., n, d_b] activations of instance B on the same n inputs
-                      )->Tensor: # [..., d_a, d_b] Pearson r across inputs; NaN for constant neurons
+                      )->Tensor: # [..., d_a, d_b] Pearson r across inputs; NaN if constant
     "Correlation matrix between the neurons of A and of B over the n inputs (Li et al. 2015)."
     blk, shp = pair_block(a, b, min_n=2)
     C = blk.get(neuron_corr)
@@ -80,7 +81,7 @@ def neuron_correlation(a, # [..., n, d_a] activations of instance A
 
 # %% ../nbs/08_alignment.ipynb #fcef7cfa
 def _assign(C:Tensor, allow_sign_flip:bool)->tuple[Tensor, Tensor, Tensor]:
-    "Hungarian assignment on [..., d, d] neuron correlations (NaN counts as 0): perm, signs, matched r."
+    "Hungarian assignment on [..., d, d] neuron correlations (NaN as 0): perm, signs, matched r."
     d = C.shape[-1]
     score = C.nan_to_num(0.)
     if allow_sign_flip: score = score.abs()
@@ -92,35 +93,37 @@ def _assign(C:Tensor, allow_sign_flip:bool)->tuple[Tensor, Tensor, Tensor]:
     return perm, signs, r * signs
 
 # %% ../nbs/08_alignment.ipynb #1e1ecf7a
-def assignment(blk:Block, allow_sign_flip:bool)->tuple[Tensor, Tensor, Tensor]: # perm, signs, r [c, d]
+def assignment(blk:Block, allow_sign_flip:bool)->tuple: # perm, signs, matched r [c, d]
     "The block's neuron matching, shared by the matched measures."
     return _assign(blk.get(neuron_corr), allow_sign_flip)
 
 # %% ../nbs/08_alignment.ipynb #1325d2d1
 def match_neurons(a, # [..., n, d] activations of instance A
                   b, # [..., n, d] activations of instance B, same inputs and width
-                  allow_sign_flip:bool=False, # match on |r| and flip signs (odd nonlinearities like tanh)
-                 )->tuple[Tensor, Tensor, Tensor]: # perm [..., d] (long), signs [..., d] (+-1), matched_corr [..., d]
-    """One-to-one neuron matching maximizing total correlation (Hungarian). Invariant to neuron permutation,
-    per-neuron scaling and translation; to sign flips only if allow_sign_flip; not to orthogonal transforms."""
+                  allow_sign_flip:bool=False, # match on |r|, flip signs (odd nonlinearity: tanh)
+                 )->tuple[Tensor, Tensor, Tensor]: # perm (long), signs (+-1), matched r; [..., d]
+    """One-to-one neuron matching maximizing total correlation (Hungarian). Invariant to neuron
+    permutation, per-neuron scaling and translation; to sign flips only if allow_sign_flip; not to
+    orthogonal transforms."""
     blk, shp = pair_block(a, b, min_n=2, same_d=True)
     return tuple(v.reshape(*shp, v.shape[-1]) for v in blk.get(assignment, allow_sign_flip))
 
 # %% ../nbs/08_alignment.ipynb #8830696a
 def matched_per_input(a, # [..., n, d] activations of instance A
                       b, # [..., n, d] activations of instance B, same inputs and width
-                      allow_sign_flip:bool=False, # match on |r| and flip B's anti-correlated neurons
+                      allow_sign_flip:bool=False, # match on |r|, flip B's anti-correlated neurons
                      )->dict: # cosine, pearson [..., n]; perm, signs, matched_corr [..., d]
     "Per-input raw cosine and Pearson after permuting (and sign-flipping) B's neurons onto A's."
-    a, b, _ = check_batch(a, b, min_n=2, same_d=True)
+    a, b = check_pair(a, b, min_n=2)
     perm, signs, mc = match_neurons(a, b, allow_sign_flip)
     shp = (*perm.shape[:-1], b.shape[-2], b.shape[-1])
     bm = b.expand(shp).gather(-1, perm[..., None, :].expand(shp)) * signs[..., None, :]
-    return dict(cosine=raw_cosine(a, bm), pearson=raw_pearson(a, bm), perm=perm, signs=signs, matched_corr=mc)
+    return dict(cosine=raw_cosine(a, bm), pearson=raw_pearson(a, bm), perm=perm, signs=signs,
+                matched_corr=mc)
 
 # %% ../nbs/08_alignment.ipynb #663f0b41
 class Matched(Measure):
-    "Mean matched neuron correlation, or mean per-input cosine after matching (with or without sign flips)."
+    "Mean matched neuron correlation, or mean per-input cosine after matching (sign flips or not)."
     same_d, min_n = True, 2
     def __init__(self, flip:bool=False, cosine:bool=False, **kw):
         super().__init__(**kw)

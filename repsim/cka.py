@@ -6,14 +6,14 @@
 from __future__ import annotations
 import torch
 from torch import Tensor
-from .similarity import (Settings, Prepared, Block, Measure, as_acts, center, cross, inner, centered,
-                               constant, measure_pair)
+from .similarity import (Settings, Prepared, Block, Measure, SIMILARITY_GROUP, as_acts,
+                               center, cross, inner, centered, constant, measure_pair)
 
 # %% auto #0
 __all__ = ['basis', 'gram_feature', 'cka_from', 'LinearCKA', 'linear_cka', 'sqdist', 'rbf_gram', 'RBFCKA', 'rbf_cka']
 
 # %% ../nbs/07_cka.ipynb #8be4e254
-def basis(side:Prepared)->Tensor: # [K, n, min(n, d)] centered activations, in a basis of <= n columns
+def basis(side:Prepared)->Tensor: # [K, n, min(n, d)] centered activations in <= n columns
     "Centered activations; for d > n, rotated onto n columns (X -> US), which keeps X X^T."
     x = side.get(centered)
     if x.shape[-1] <= x.shape[-2]: return x
@@ -21,7 +21,7 @@ def basis(side:Prepared)->Tensor: # [K, n, min(n, d)] centered activations, in a
     return U * S[..., None, :]
 
 # %% ../nbs/07_cka.ipynb #3493373a
-def gram_feature(blk:Block): # `centered`, or `basis` when a side is wider than the number of inputs
+def gram_feature(blk:Block): # `centered`, or `basis` when a side is wider than n
     "The feature whose cross-product measures that depend only on X X^T use for this block."
     n, d_a, d_b = blk.A.x.shape[1], blk.A.x.shape[2], blk.B.x.shape[2]
     return centered if max(d_a, d_b) <= n else basis
@@ -42,7 +42,7 @@ def cka_from(xy:Tensor, # [c] ||B^T A||_F^2 of each pair
 # %% ../nbs/07_cka.ipynb #0dbc3dcf
 class LinearCKA(Measure):
     "Linear CKA (Kornblith et al. 2019), biased or debiased."
-    invariant = frozenset({'permutation', 'sign_flip', 'orthogonal', 'isotropic_scaling', 'translation'})
+    invariant = SIMILARITY_GROUP
     def __init__(self, debiased:bool=False, **kw):
         super().__init__(**kw)
         self.debiased, self.min_n = debiased, 4 if debiased else 2
@@ -58,10 +58,10 @@ class LinearCKA(Measure):
 # %% ../nbs/07_cka.ipynb #18d384c8
 def linear_cka(a, # [..., n, d_a] activations of instance A
                b, # [..., n, d_b] activations of instance B on the same n inputs
-               debiased:bool=False, # use the unbiased HSIC estimator (Song et al. 2012); needs n >= 4
-              )->Tensor: # [...] in [0, 1] ([-1, 1] if debiased); NaN if a or b is constant over inputs
-    """Linear CKA (Kornblith et al. 2019). Invariant to neuron permutation, sign flip, any orthogonal
-    transform, isotropic scaling and translation; not to anisotropic scaling or general linear maps."""
+               debiased:bool=False, # the unbiased HSIC estimator (Song et al. 2012); needs n >= 4
+              )->Tensor: # [...] in [0, 1] ([-1, 1] if debiased); NaN if a or b is constant
+    """Linear CKA (Kornblith et al. 2019). Invariant to neuron permutation, sign flip, any
+    orthogonal transform, isotropic scaling and translation; not to anisotropic scaling."""
     return measure_pair(LinearCKA(debiased), a, b)
 
 # %% ../nbs/07_cka.ipynb #550b8ee3
@@ -75,11 +75,11 @@ def sqdist(x:Tensor, # [..., n, d] activations
 
 # %% ../nbs/07_cka.ipynb #ca7e675f
 def _median_last2(x:Tensor)->Tensor:
-    "np.median over the last two dims (mean of the two middle values if even): [..., n, n] -> [...]."
+    "np.median over the last two dims (mean of the middle two if even): [..., n, n] -> [...]."
     f = x.flatten(-2); m = f.shape[-1]
     lo = f.kthvalue((m + 1)//2, dim=-1).values
     if m % 2: return lo
-    le = f <= lo[..., None]                                       # the next value up, without a second selection
+    le = f <= lo[..., None]                           # the next value up, without a 2nd kthvalue
     hi = torch.where(le.sum(-1) > m//2, lo, f.masked_fill(le, float('inf')).amin(-1))
     return (lo + hi) / 2
 
@@ -101,8 +101,8 @@ def _ucenter(K:Tensor)->Tensor:
 # %% ../nbs/07_cka.ipynb #68822bd3
 def rbf_gram(x, # [..., n, d] activations
              sigma:float=0.8, # bandwidth as a fraction of the median distance between inputs
-             debiased:bool=False, # U-center (unbiased HSIC) instead of double-centering; needs n >= 4
-            )->tuple[Tensor, Tensor]: # ([..., n, n] unit centered RBF Gram, [...] True where undefined)
+             debiased:bool=False, # U-center (unbiased HSIC), not double-center; needs n >= 4
+            )->tuple[Tensor, Tensor]: # ([..., n, n] unit centered RBF Gram, [...] undefined)
     "One representation's half of `rbf_cka`."
     if not sigma > 0: raise ValueError(f"sigma must be positive; got {sigma}")
     x = as_acts(x, 'x', min_n=4 if debiased else 2)
@@ -113,9 +113,8 @@ def rbf_gram(x, # [..., n, d] activations
 
 # %% ../nbs/07_cka.ipynb #fa27fc1a
 class RBFCKA(Measure):
-    "RBF-kernel CKA with the median-heuristic bandwidth (`Settings.sigma`), on the first `pairwise_cap` inputs."
-    quadratic = True
-    invariant = frozenset({'permutation', 'sign_flip', 'orthogonal', 'isotropic_scaling', 'translation'})
+    "RBF CKA, median-heuristic bandwidth (`Settings.sigma`), on the first `pairwise_cap` inputs."
+    quadratic, invariant = True, SIMILARITY_GROUP
     def __init__(self, debiased:bool=False, **kw):
         super().__init__(**kw)
         self.debiased, self.min_n = debiased, 4 if debiased else 2
@@ -132,6 +131,6 @@ def rbf_cka(a, # [..., n, d_a] activations of instance A
             sigma:float=0.8, # bandwidth as a fraction of the median distance between inputs
             debiased:bool=False, # U-centered (unbiased HSIC) Gram matrices; needs n >= 4
            )->Tensor: # [...] in [0, 1] ([-1, 1] if debiased); NaN where the median distance is 0
-    """RBF-kernel CKA with median-heuristic bandwidth. Invariant to neuron permutation, sign flip, orthogonal
-    transform, isotropic scaling and translation; not to anisotropic scaling."""
+    """RBF-kernel CKA with median-heuristic bandwidth. Invariant to neuron permutation, sign flip,
+    orthogonal transform, isotropic scaling and translation; not to anisotropic scaling."""
     return measure_pair(RBFCKA(debiased), a, b, Settings(sigma=sigma))

@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .similarity import (Settings, Prepared, Block, Measure, as_acts, center, cross, inner, constant,
-                               measure_pair)
+from .similarity import (Settings, Prepared, Block, Measure, SIMILARITY_GROUP, as_acts,
+                               center, cross, inner, constant, measure_pair)
 from .cka import sqdist
 
 # %% auto #0
@@ -16,8 +16,8 @@ __all__ = ['svd_dirs', 'svd_basis', 'SVCCA', 'svcca', 'rdm', 'euclidean_rdm', 'r
            'rsa_euclidean', 'knn_indices', 'MutualKNN', 'mutual_knn']
 
 # %% ../nbs/09_geometry.ipynb #52aff390
-def svd_dirs(side:Prepared)->tuple[Tensor, Tensor]: # masked directions [K, n, r], k [K] (0 if constant)
-    "Each instance's top-k left singular vectors of its centered activations, k chosen by `Settings.keep`."
+def svd_dirs(side:Prepared)->tuple[Tensor, Tensor]: # masked directions [K, n, r], k [K]
+    "Each instance's top-k left singular vectors (centered activations), k by `Settings.keep`."
     x = side.x
     U, S, _ = torch.linalg.svd(center(x), full_matrices=False)
     v = S.square()
@@ -36,40 +36,42 @@ def svd_basis(side:Prepared)->Tensor: # [K, n, r] the kept directions (zero colu
 class SVCCA(Measure):
     "Mean canonical correlation of the top singular directions (Raghu et al. 2017)."
     min_n = 3
-    invariant = frozenset({'permutation', 'sign_flip', 'orthogonal', 'isotropic_scaling', 'translation'})
-    def prepare(self, side:Prepared): return side.get(svd_dirs)[1], side.get(constant)   # k [K], constant [K]
+    invariant = SIMILARITY_GROUP
+    def prepare(self, side:Prepared): # k [K] (0 if constant), constant [K]
+        return side.get(svd_dirs)[1], side.get(constant)
     def compare(self, sa, sb, blk:Block)->Tensor: # [c]
         (ka, ca), (kb, cb), n = sa, sb, blk.A.x.shape[1]
         ka, kb, bad = ka[blk.a], kb[blk.b], ca[blk.a] | cb[blk.b]
         if ((torch.maximum(ka, kb) >= n - 1) & ~bad).any():
-            raise ValueError(f"SVCCA keeps up to {int(torch.maximum(ka, kb).max())} directions but has only "
-                             f"n={n} inputs: with k >= n-1 the canonical correlations are 1 for any data; "
-                             f"use more inputs or a smaller keep")
+            raise ValueError(f"SVCCA keeps up to {int(torch.maximum(ka, kb).max())} directions "
+                             f"but has only n={n} inputs: with k >= n-1 the canonical "
+                             f"correlations are 1 for any data; use more inputs or a smaller keep")
         rho = torch.linalg.svdvals(blk.get(cross, svd_basis)).clamp(0, 1)
         return (rho.sum(-1) / torch.minimum(ka, kb)).masked_fill(bad, float('nan'))
 
 # %% ../nbs/09_geometry.ipynb #54567fe3
 def svcca(a, # [..., n, d_a] activations of instance A
           b, # [..., n, d_b] activations of instance B on the same n inputs
-          keep:float=0.99, # fraction of variance the kept singular directions must explain, in (0, 1]
+          keep:float=0.99, # fraction of variance the kept directions must explain, in (0, 1]
          )->Tensor: # [...] mean canonical correlation in [0, 1]; NaN if a or b is constant
-    """SVCCA (Raghu et al. 2017). Invariant to neuron permutation, sign flip, orthogonal transform, isotropic
-    scaling and translation; not to general invertible linear maps (unless keep=1)."""
+    """SVCCA (Raghu et al. 2017). Invariant to neuron permutation, sign flip, orthogonal transform,
+    isotropic scaling and translation; not to general invertible linear maps (unless keep=1)."""
     return measure_pair(SVCCA(), a, b, Settings(keep=keep))
 
 # %% ../nbs/09_geometry.ipynb #9d52a4a7
 def rdm(x, # [..., n, d] activations, d >= 2
-       )->Tensor: # [..., n, n] 1 - Pearson correlation between inputs, in [0, 2]; NaN rows for constant vectors
+       )->Tensor: # [..., n, n] 1 - Pearson r between inputs, in [0, 2]; NaN for constant vectors
     "Representational dissimilarity matrix with correlation distance."
     x = as_acts(x, 'x', min_n=2)
     if x.shape[-1] < 2:
-        raise ValueError("the correlation RDM needs d >= 2 neurons (with d = 1 every input vector is constant)")
+        raise ValueError("the correlation RDM needs d >= 2 neurons (with d = 1 every input vector "
+                         "is constant)")
     xc = x - x.mean(-1, keepdim=True)
     xn = xc / xc.norm(dim=-1, keepdim=True)
     R = (1 - xn @ xn.mT).clamp(0, 2)
     n = x.shape[-2]
     R = R.masked_fill(torch.eye(n, dtype=torch.bool, device=x.device), 0.)
-    c = (x == x[..., :1]).all(-1)                                           # [..., n] constant input vectors
+    c = (x == x[..., :1]).all(-1)                                      # [..., n] constant vectors
     return R.masked_fill(c[..., :, None] | c[..., None, :], float('nan'))
 
 # %% ../nbs/09_geometry.ipynb #2a2ee69c
@@ -82,21 +84,22 @@ def euclidean_rdm(x, # [..., n, d] activations
 def _avg_rank(v:Tensor)->Tensor:
     "Ranks along the last dim, 1-based, ties averaged (scipy.stats.rankdata 'average')."
     m = v.shape[-1]
-    s, idx = v.contiguous().reshape(-1, m).sort(-1)                                  # [R, m] each row sorted
-    new = torch.ones_like(s, dtype=torch.bool); new[:, 1:] = s[:, 1:] != s[:, :-1]   # first of a tie group
-    tied = ~new; tied[:, :-1] |= ~new[:, 1:]                                         # in a group of 2 or more
-    r = torch.arange(1, m + 1, dtype=v.dtype, device=v.device).repeat(len(s), 1)    # [R, m] ranks if no ties
-    rows, cols = tied.nonzero(as_tuple=True)                                        # the tied entries
+    s, idx = v.contiguous().reshape(-1, m).sort(-1)                     # [R, m] each row sorted
+    new = torch.ones_like(s, dtype=torch.bool)                          # starts a tie group
+    new[:, 1:] = s[:, 1:] != s[:, :-1]
+    tied = ~new; tied[:, :-1] |= ~new[:, 1:]                            # in a group of 2 or more
+    r = torch.arange(1, m + 1, dtype=v.dtype, device=v.device).repeat(len(s), 1)  # if no ties
+    rows, cols = tied.nonzero(as_tuple=True)                            # the tied entries
     if len(rows):
-        g = new[rows, cols].cumsum(0) - 1                                           # their tie group
-        cnt = torch.bincount(g)                                                     # [G] group sizes
+        g = new[rows, cols].cumsum(0) - 1                               # their tie group
+        cnt = torch.bincount(g)                                         # [G] group sizes
         first = torch.zeros_like(cnt).scatter_reduce_(0, g, cols, 'amin', include_self=False)
-        r[rows, cols] = (first[g] + (cnt[g] + 1) / 2).to(v.dtype)                   # mean of first+1..first+cnt
+        r[rows, cols] = (first[g] + (cnt[g] + 1) / 2).to(v.dtype)       # mean of first+1..+cnt
     return torch.empty_like(r).scatter_(-1, idx, r).reshape(v.shape)
 
 # %% ../nbs/09_geometry.ipynb #f8b83ad7
 def rank_triangle(R:Tensor, # [..., n, n] RDMs, NaN where undefined
-                 )->tuple[Tensor, Tensor]: # ([..., n(n-1)/2] centered unit ranks, [...] True where undefined)
+                 )->tuple[Tensor, Tensor]: # ([..., n(n-1)/2] centered unit ranks, [...] undefined)
     "The RDM's upper triangle as centered, unit-norm average ranks."
     i, j = torch.triu_indices(R.shape[-1], R.shape[-1], 1, device=R.device)
     v = R[..., i, j]
@@ -107,67 +110,72 @@ def rank_triangle(R:Tensor, # [..., n, n] RDMs, NaN where undefined
 
 # %% ../nbs/09_geometry.ipynb #fb6853ab
 def rsa_ranks(x, # [..., n, d] activations, d >= 3
-             )->tuple[Tensor, Tensor]: # ([..., n(n-1)/2] centered unit ranks, [...] True where undefined)
+             )->tuple[Tensor, Tensor]: # ([..., n(n-1)/2] centered unit ranks, [...] undefined)
     "One representation's half of `rsa`: its correlation RDM's ranks."
     x = as_acts(x, 'x', min_n=3)
     if x.shape[-1] < 3:
-        raise ValueError(f"rsa needs d >= 3 neurons; got d={x.shape[-1]} (with d <= 2 every correlation "
-                         f"between inputs is exactly 1 or -1 and the RDM is degenerate)")
+        raise ValueError(f"rsa needs d >= 3 neurons; got d={x.shape[-1]} (with d <= 2 every "
+                         f"correlation between inputs is exactly 1 or -1 and the RDM is "
+                         f"degenerate)")
     return rank_triangle(rdm(x))
 
 # %% ../nbs/09_geometry.ipynb #b222d8b4
 class RSA(Measure):
-    "Spearman correlation between two RDMs, correlation distance or Euclidean, on the first `pairwise_cap` inputs."
+    "Spearman correlation of two RDMs (correlation or Euclidean), first `pairwise_cap` inputs."
     quadratic, min_n = True, 3
     def __init__(self, euclidean:bool=False, **kw):
         super().__init__(**kw)
         self.euclidean = euclidean
-        self.invariant = frozenset({'permutation', 'isotropic_scaling'} |
-                                   ({'sign_flip', 'orthogonal', 'translation'} if euclidean else set()))
+        self.invariant = SIMILARITY_GROUP if euclidean else frozenset({'permutation',
+                                                                        'isotropic_scaling'})
     def check(self, n:int, d_a:int, d_b:int, s:Settings):
         if not self.euclidean and min(d_a, d_b) < 3:
-            raise ValueError(f"rsa needs d >= 3 neurons; got d_a={d_a}, d_b={d_b} (with d <= 2 every "
-                             f"correlation between inputs is exactly 1 or -1 and the RDM is degenerate)")
+            raise ValueError(f"rsa needs d >= 3 neurons; got d_a={d_a}, d_b={d_b} (with d <= 2 "
+                             f"every correlation between inputs is exactly 1 or -1 and the RDM is "
+                             f"degenerate)")
     def prepare(self, side:Prepared): # flat ranks [K, m] (NaN as 0), undefined [K]
         x = side.capped
         r, bad = rank_triangle(euclidean_rdm(x)) if self.euclidean else rsa_ranks(x)
         return r.nan_to_num(0.), bad
     def compare(self, sa, sb, blk:Block)->Tensor: # [c]
-        return inner(blk, sa[0], sb[0]).clamp(-1, 1).masked_fill(sa[1][blk.a] | sb[1][blk.b], float('nan'))
+        r = inner(blk, sa[0], sb[0]).clamp(-1, 1)
+        return r.masked_fill(sa[1][blk.a] | sb[1][blk.b], float('nan'))
 
 # %% ../nbs/09_geometry.ipynb #3fc1a9a2
 def rsa(a, # [..., n, d_a] activations of instance A, d_a >= 3
         b, # [..., n, d_b] activations of instance B on the same n inputs, d_b >= 3
-       )->Tensor: # [...] Spearman correlation of the RDMs' upper triangles, in [-1, 1]; NaN if undefined
-    """RSA: Spearman correlation between correlation-distance RDMs (needs d >= 3). Invariant to neuron
-    permutation, isotropic scaling, a common shift of all neurons; not to single sign flips, orthogonal
-    transforms or general translation."""
+       )->Tensor: # [...] Spearman r of the RDMs' upper triangles, in [-1, 1]; NaN if undefined
+    """RSA: Spearman correlation between correlation-distance RDMs (needs d >= 3). Invariant to
+    neuron permutation, isotropic scaling, a common shift of all neurons; not to single sign flips,
+    orthogonal transforms or general translation."""
     return measure_pair(RSA(), a, b)
 
 # %% ../nbs/09_geometry.ipynb #3ac8fba3
 def rsa_euclidean(a, # [..., n, d_a] activations of instance A
                   b, # [..., n, d_b] activations of instance B on the same n inputs
-                 )->Tensor: # [...] Spearman correlation of the RDMs' upper triangles; NaN if all distances are 0
-    """RSA with Euclidean-distance RDMs. Invariant to neuron permutation, sign flip, orthogonal transform,
-    isotropic scaling and translation; not to anisotropic scaling."""
+                 )->Tensor: # [...] Spearman r of the RDMs' upper triangles; NaN if all distances 0
+    """RSA with Euclidean-distance RDMs. Invariant to neuron permutation, sign flip, orthogonal
+    transform, isotropic scaling and translation; not to anisotropic scaling."""
     return measure_pair(RSA(euclidean=True), a, b)
 
 # %% ../nbs/09_geometry.ipynb #4c8ef716
 def knn_indices(x, # [..., n, d] activations, d >= 2
                 k:int=10, # neighbours per input, 1 <= k < n
-               )->tuple[Tensor, Tensor]: # ([..., n, k] each input's k most cosine-similar others, [...] zero input)
+               )->tuple[Tensor, Tensor]: # ([..., n, k] most cosine-similar others, [...] 0 input)
     "One representation's half of `mutual_knn`: neighbour sets (ties broken by lower index)."
     x = as_acts(x, 'x', min_n=2)
     n = x.shape[-2]
     if x.shape[-1] < 2:
-        raise ValueError(f"mutual_knn needs d >= 2 neurons; got d={x.shape[-1]} (with d = 1 all cosines are +-1)")
+        raise ValueError(f"mutual_knn needs d >= 2 neurons; got d={x.shape[-1]} (with d = 1 all "
+                         f"cosines are +-1)")
     if not 1 <= k < n:
-        raise ValueError(f"mutual_knn needs 1 <= k < n (neighbours exclude the input itself); got k={k}, n={n}")
+        raise ValueError(f"mutual_knn needs 1 <= k < n (neighbours exclude the input itself); "
+                         f"got k={k}, n={n}")
     xn = F.normalize(x, dim=-1)
     S = (xn @ xn.mT).masked_fill(torch.eye(n, dtype=torch.bool, device=x.device), -torch.inf)
     zero = (x == 0).all(-1).any(-1)
     if k == n - 1: return S.sort(dim=-1, descending=True, stable=True).indices[..., :k], zero
-    v, idx = S.topk(k + 1, dim=-1)                       # fast; only a tie at the k-th place needs the stable sort
+    v, idx = S.topk(k + 1, dim=-1)                 # fast; only a tie at the k-th place needs sort
     tie = v[..., k - 1] == v[..., k]
     if tie.any(): idx[tie] = S[tie].sort(dim=-1, descending=True, stable=True).indices[..., :k + 1]
     return idx[..., :k], zero
@@ -179,10 +187,12 @@ class MutualKNN(Measure):
     invariant = frozenset({'permutation', 'sign_flip', 'orthogonal', 'isotropic_scaling'})
     def check(self, n:int, d_a:int, d_b:int, s:Settings):
         n = min(n, s.pairwise_cap or n)
-        if min(d_a, d_b) < 2: raise ValueError(f"mutual_knn needs d >= 2 neurons; got d_a={d_a}, d_b={d_b} "
-                                               f"(with d = 1 all cosines are +-1)")
-        if not 1 <= s.k < n: raise ValueError(f"mutual_knn needs 1 <= k < n (neighbours exclude the input "
-                                              f"itself); got k={s.k}, n={n}")
+        if min(d_a, d_b) < 2:
+            raise ValueError(f"mutual_knn needs d >= 2 neurons; got d_a={d_a}, d_b={d_b} "
+                             f"(with d = 1 all cosines are +-1)")
+        if not 1 <= s.k < n:
+            raise ValueError(f"mutual_knn needs 1 <= k < n (neighbours exclude the input itself); "
+                             f"got k={s.k}, n={n}")
     def prepare(self, side:Prepared): # one-hot neighbours [K, m*m], zero input vector [K]
         idx, zero = knn_indices(side.capped, side.settings.k)
         K, m = idx.shape[:2]
@@ -196,7 +206,7 @@ class MutualKNN(Measure):
 def mutual_knn(a, # [..., n, d_a] activations of instance A, d_a >= 2
                b, # [..., n, d_b] activations of instance B on the same n inputs, d_b >= 2
                k:int=10, # neighbours per input, 1 <= k < n
-              )->Tensor: # [...] mean fraction of shared k nearest neighbours, in [0, 1]; NaN if a vector is 0
-    """Mutual kNN alignment (Huh et al. 2024) with cosine neighbours. Invariant to neuron permutation, sign
-    flip, orthogonal transform and isotropic scaling; not to translation."""
+              )->Tensor: # [...] mean fraction of shared neighbours in [0, 1]; NaN if a vector is 0
+    """Mutual kNN alignment (Huh et al. 2024) with cosine neighbours. Invariant to neuron
+    permutation, sign flip, orthogonal transform and isotropic scaling; not to translation."""
     return measure_pair(MutualKNN(), a, b, Settings(k=k))
