@@ -119,7 +119,7 @@ def plan_blocks(pairs:Tensor, # [P, 2] validated pairs
                )->list[tuple[Tensor, tuple|None]]: # (rows of pairs, tile (a0, a1, b0, b1) or None)
     "Cut pairs into dense tiles of instances, and chunks of scattered pairs."
     ka, kb, n, da, db, m = sizes
-    t = max(1, math.isqrt(max_elems // max(n, da * db)))                      # tile side
+    t = max(1, min(math.isqrt(max_elems // max(n, da * db)), max_elems // (n * max(da, db))))
     nb = (kb - 1) // t + 1
     key = (pairs[:, 0] // t) * nb + pairs[:, 1] // t
     order = key.argsort(stable=True)
