@@ -34,9 +34,8 @@ def as_acts(x, # [..., n, d] activations: torch tensor or numpy array, floating 
     if x.ndim < 2: raise ValueError(f"{name} must have shape [n, d] (inputs x neurons) or "
                                     f"[..., n, d]; got shape {tuple(x.shape)}")
     if x.numel() == 0: raise ValueError(f"{name} is empty: shape {tuple(x.shape)}")
-    if x.shape[-2] < min_n:
-        raise ValueError(f"{name} has n={x.shape[-2]} inputs but this measure needs at least "
-                         f"{min_n}")
+    if x.shape[-2] < min_n: raise ValueError(f"{name} has n={x.shape[-2]} inputs but this measure "
+                                             f"needs at least {min_n}")
     bad = (~torch.isfinite(x)).sum().item()
     if bad: raise ValueError(f"{name} contains {bad} NaN or infinite values (of {x.numel()}); "
                              f"a diverged model or a broken input pipeline gives these")
@@ -94,9 +93,8 @@ class Settings:
 class Cache:
     "`get(fn, *args)`: `fn(self, *args)`, computed once and kept until `release()`."
     def get(self, fn, *args):
-        key = (fn, args)
-        if key not in self._cache: self._cache[key] = fn(self, *args)
-        return self._cache[key]
+        if (fn, args) not in self._cache: self._cache[fn, args] = fn(self, *args)
+        return self._cache[fn, args]
     def release(self): self._cache.clear()
 
 # %% ../nbs/06_similarity.ipynb #81115ab0
@@ -130,7 +128,6 @@ class Block(Cache):
                  tile:tuple|None=None, # (a0, a1, b0, b1): compute over these ranges, or per pair
                 ):
         self.A, self.B, self.a, self.b, self.tile, self._cache = A, B, a, b, tile, {}
-    def __len__(self): return len(self.a)
 
 # %% ../nbs/06_similarity.ipynb #5ff0e055
 def cross(blk:Block, feat, *args)->Tensor: # [c, d_a, d_b] feat(A)[a]^T feat(B)[b] for every pair
