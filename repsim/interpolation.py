@@ -13,10 +13,11 @@ from .model import LAYERS, stack_params, permute_hidden
 from .activations import stacked_activations
 from .measures import match_neurons
 from .stitching import tail_forward
+from .stats import compare_conditions, condition_ci
 
 # %% auto #0
 __all__ = ['MATCHINGS', 'HIDDEN', 'align', 'path_metrics', 'barrier', 'interpolation', 'interpolation_table',
-           'plot_interpolation']
+           'plot_interpolation', 'interpolation_summary']
 
 # %% ../nbs/15_interpolation.ipynb #48052dd8
 MATCHINGS = ('none', 'permutation', 'signed_permutation')
@@ -131,3 +132,24 @@ def plot_interpolation(res:dict, # from `interpolation`
     axs[1].legend(frameon=False, title='B matched to A by', loc='upper left')
     fig.tight_layout()
     return fig
+
+# %% ../nbs/15_interpolation.ipynb #c85a2bb1
+def interpolation_summary(res:dict, # from `interpolation`
+                          alpha:float=0.05, # level of each test (before the report's adjustment)
+                          margin:float=0.02, # equivalence margin on accuracy and loss
+                         )->dict: # {t, matchings: {m: {midpoint_accuracy, barrier, accuracy, loss}}, tests}
+    "Midpoint accuracy and barrier per matching with instance-level CIs, mean curves, and the tests."
+    t, mid = res['t'], int((res['t'] - 0.5).abs().argmin())
+    ms = [m for m in MATCHINGS if m in res]
+    k = res[ms[0]]['barrier'].shape[0]
+    upper = torch.ones(k, k, dtype=torch.bool).triu(1)
+    once = lambda v: v.where(upper, torch.tensor(float('nan'), dtype=v.dtype))
+    acc = {m: once(res[m]['accuracy'][..., mid]) for m in ms}
+    bar = {m: once(res[m]['barrier']) for m in ms}
+    curve = lambda v: v[upper].mean(0).tolist()
+    cmp = lambda a, b: dict(compare_conditions(a, b, alpha, margin), margin=margin)
+    tests = {f"midpoint_accuracy: {b}_vs_{a}": cmp(acc[b], acc[a]) for a, b in zip(ms, ms[1:])}
+    tests.update({f"barrier: {b}_vs_{a}": cmp(bar[b], bar[a]) for a, b in zip(ms, ms[1:])})
+    return dict(t=t.tolist(), tests=tests, matchings={m: dict(
+        midpoint_accuracy=condition_ci(acc[m], alpha), barrier=condition_ci(bar[m], alpha),
+        accuracy=curve(res[m]['accuracy']), loss=curve(res[m]['loss'])) for m in ms})

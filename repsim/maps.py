@@ -10,10 +10,12 @@ import matplotlib.pyplot as plt
 
 from .measures import match_neurons, procrustes_align
 from .similarity import check_pair
+from .stats import compare_conditions, condition_ci
 
 # %% auto #0
 __all__ = ['FAMILIES', 'heldout_r2', 'heldout_similarity', 'apply_map', 'signed_permutation_map', 'orthogonal_map', 'affine_map',
-           'fit_map', 'ordered_pairs', 'pair_maps', 'pair_scores', 'map_scores', 'map_table', 'plot_map_scores']
+           'fit_map', 'ordered_pairs', 'pair_maps', 'pair_scores', 'map_scores', 'map_table', 'plot_map_scores',
+           'maps_summary']
 
 # %% ../nbs/13_maps.ipynb #fb01ea29
 def heldout_r2(pred:Tensor, # [..., n, d] a map's prediction of B's activations
@@ -194,3 +196,20 @@ def plot_map_scores(scores:dict, # {condition: `map_scores` output}, e.g. traine
     axs[0, 0].legend(frameon=False, loc='upper left')
     fig.tight_layout()
     return fig
+
+# %% ../nbs/13_maps.ipynb #6df37a3e
+def maps_summary(trained:dict, # map_scores of the trained instances
+                 untrained:dict, # map_scores of their untrained networks (the null)
+                 alpha:float=0.05, # level of each test (before the report's adjustment)
+                 margin:float=0.05, # equivalence margin on R^2
+                )->dict: # {layer: {families: {family: {r2, similarity, null_r2}}, tests: {name: test}}}
+    "Held-out R^2 and similarity per family with instance-level CIs, the null, and the tests."
+    out = {}
+    for l, fams in trained.items():
+        fs = {f: dict(r2=condition_ci(v['r2'], alpha), similarity=condition_ci(v['similarity'], alpha),
+                      null_r2=condition_ci(untrained[l][f]['r2'], alpha)) for f, v in fams.items()}
+        cmp = lambda a, b: dict(compare_conditions(a, b, alpha, margin), margin=margin)
+        tests = {f"{b}_vs_{a}": cmp(fams[b]['r2'], fams[a]['r2']) for a, b in zip(FAMILIES, FAMILIES[1:])}
+        tests.update({f"{f}_vs_null": cmp(v['r2'], untrained[l][f]['r2']) for f, v in fams.items()})
+        out[l] = dict(families=fs, tests=tests)
+    return out

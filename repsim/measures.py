@@ -17,9 +17,8 @@ from .geometry import (SVCCA, RSA, MutualKNN, svcca, rdm, euclidean_rdm, rsa_ran
                              rsa_euclidean, knn_indices, mutual_knn)
 
 # %% auto #0
-__all__ = ['REGISTRY', 'NAMES', 'MEASURES', 'PAIRWISE', 'QUADRATIC', 'get_measures', 'invariance_table', 'instance_pairs',
-           'summarize', 'check_sides', 'check_pairs', 'plan_blocks', 'all_pairs', 'Instances', 'compare_pairs',
-           'per_input_similarity']
+__all__ = ['REGISTRY', 'NAMES', 'get_measures', 'invariance_table', 'instance_pairs', 'summarize', 'check_sides', 'check_pairs',
+           'plan_blocks', 'all_pairs']
 
 # %% ../nbs/10_measures.ipynb #b43e36eb
 REGISTRY = (
@@ -154,43 +153,3 @@ def all_pairs(A:Prepared, # the A side: [K_a, n, d_a] activations, prepared
             if m.name not in out: out[m.name] = v.new_empty((len(pairs), *v.shape[1:]))
             out[m.name][rows] = v
     return out
-
-# %% ../nbs/10_measures.ipynb #d2078182
-MEASURES = tuple(m.name for m in REGISTRY if m.per_input)        # shim: the seed's four
-PAIRWISE = tuple(m.name for m in REGISTRY if not m.per_input)    # shim: the pair-level measures
-QUADRATIC = tuple(m.name for m in REGISTRY if m.quadratic)       # shim: O(n^2) in the inputs
-
-# %% ../nbs/10_measures.ipynb #678fab78
-class Instances(Prepared):
-    "Compatibility shim (to be removed): `Prepared` with the settings as arguments."
-    def __init__(self, x, # [K, n, d] activations of K instances on the same n inputs
-                 pairwise_cap:int|None=None, keep:float=0.99, sigma:float=0.8, k:int=10):
-        x = as_acts(x, 'x', min_n=4)
-        if x.ndim != 3:
-            raise ValueError(f"Instances needs [K, n, d] activations; got shape {tuple(x.shape)}")
-        super().__init__(x, Settings(pairwise_cap, k, sigma, keep))
-
-# %% ../nbs/10_measures.ipynb #6ab52053
-def compare_pairs(A:Prepared, B:Prepared, pairs, # as for `all_pairs`
-                  measures=PAIRWISE, # pair-level measure names
-                  chunk:int=64, # ignored (blocks are sized by `all_pairs`)
-                 )->dict[str, Tensor]: # {measure: [P]}; capped O(n^2) ones named like 'rsa@1000'
-    "Compatibility shim (to be removed): `all_pairs` for the pair-level measures."
-    unknown = set(measures) - set(PAIRWISE)
-    if unknown: raise ValueError(f"unknown measures {sorted(unknown)}; choose from {PAIRWISE}")
-    cap = A.settings.pairwise_cap
-    cap = cap if cap and cap < A.x.shape[1] else None
-    res = all_pairs(A, B, pairs, measures)
-    return {(f'{m}@{cap}' if cap and m in QUADRATIC else m): v for m, v in res.items()}
-
-# %% ../nbs/10_measures.ipynb #fa9abde5
-def per_input_similarity(acts, # [K, n, d] activations of K instances of one layer, same inputs
-                         pairs=None, # [P, 2] instance index pairs; default all pairs i < j
-                         max_elems:int=2**25, # bound on the elements of one block (memory)
-                        )->dict: # {measure: [P, n]} for raw/sorted cosine and Pearson
-    "Compatibility shim (to be removed): the seed's four measures for every pair, by `all_pairs`."
-    acts = as_acts(acts, 'acts')
-    if acts.ndim != 3: raise ValueError(f"acts must be [K, n, d]; got shape {tuple(acts.shape)}")
-    side = Prepared(acts)
-    pairs = instance_pairs(len(side)) if pairs is None else pairs
-    return all_pairs(side, side, pairs, MEASURES, max_elems)

@@ -289,11 +289,3 @@ def seed_loop(A:np.ndarray, # [n, d] activations of instance A (numpy), one laye
         sc.append(F.cosine_similarity(torch.tensor(sa0), torch.tensor(sb0), dim=0).item())
         sp.append(pearsonr(sa0, sb0)[0])
     return dict(raw_cosine=rc, raw_pearson=rp, sorted_cosine=sc, sorted_pearson=sp)
-
-# %% ../nbs/06_similarity.ipynb #7e8bca68
-def __getattr__(name:str):
-    "Compatibility shim: names that moved to `repsim.measures`, forwarded there."
-    if name in ('MEASURES', 'per_input_similarity', 'instance_pairs', 'summarize'):
-        from . import measures
-        return getattr(measures, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

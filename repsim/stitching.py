@@ -14,10 +14,11 @@ from .model import LAYERS, stack_params
 from .activations import stacked_activations
 from .training import accuracy
 from .maps import FAMILIES, apply_map, pair_maps
+from .stats import compare_conditions, condition_ci
 
 # %% auto #0
 __all__ = ['STITCHES', 'tail_forward', 'stitch_accuracy', 'StitchRecipe', 'train_stitch', 'stitching', 'stitching_table',
-           'plot_stitching']
+           'plot_stitching', 'stitching_summary']
 
 # %% ../nbs/14_stitching.ipynb #e6f4cc12
 def tail_forward(params:dict[str, Tensor], # {key: [P, ...]} stacked weights of the finishers
@@ -176,3 +177,19 @@ def plot_stitching(st:dict, # {condition: `stitching` output}, e.g. trained and 
     axs[0, 0].legend(frameon=False, loc='lower left', fontsize=8)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/14_stitching.ipynb #dc105111
+def stitching_summary(trained:dict, # stitching of the trained instances
+                      null:dict, # stitching with untrained donors
+                      alpha:float=0.05, # level of each test (before the report's adjustment)
+                      margin:float=0.02, # equivalence margin on accuracy (2 points)
+                     )->dict: # {layer: {own, stitches: {stitch: {accuracy, null}}, tests: {name: test}}}
+    "Stitched accuracy per map with instance-level CIs, B's own and the untrained donors', and the tests."
+    out = {}
+    for l, st in trained.items():
+        ss = {s: dict(accuracy=condition_ci(st[s], alpha), null=condition_ci(null[l][s], alpha))
+              for s in st if s != 'own'}
+        tests = {f"{s}_vs_own": dict(compare_conditions(st[s], st['own'], alpha, margin), margin=margin)
+                 for s in ss}
+        out[l] = dict(own=condition_ci(st['own'], alpha), stitches=ss, tests=tests)
+    return out
