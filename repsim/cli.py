@@ -4,19 +4,20 @@
 
 # %% ../nbs/09_cli.ipynb #63caa499
 from __future__ import annotations
-import argparse, json, math, sys, time, shutil
+import argparse, fcntl, json, math, os, shlex, socket, sys, time, shutil
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from . import __version__
-from .training import Recipe, train_instances, load_mnist, accuracy, default_device, atomic_write
+from .training import Recipe, train_instances, load_mnist, accuracy, default_device, atomic_write, write_error
 from .activations import instance_files, load_instance, stacked_activations
 from .report import compare_instances, write_report, render_report, report_markdown
 from .controls import run_controls, controls_markdown, save_controls_figures
 from .bench import bench, bench_table
 
 # %% auto #0
-__all__ = ['render', 'compare_weights', 'claim_out', 'parser', 'run_command', 'main']
+__all__ = ['LOCK_NAME', 'render', 'compare_weights', 'claim_out', 'OutInUse', 'lock_out', 'parser', 'run_command', 'main']
 
 # %% ../nbs/09_cli.ipynb #88074efc
 def _meta(path:Path)->dict:
@@ -85,6 +86,70 @@ def claim_out(out:Path, # run folder
                 elif q.exists(): q.unlink()
     atomic_write(path, lambda f: f.write(json.dumps(args, indent=2).encode()))
 
+# %% ../nbs/09_cli.ipynb #bf254d12
+LOCK_NAME = '.repsim.lock'
+
+class OutInUse(RuntimeError):
+    "Another repsim process is writing into the same run folder."
+
+def _alive(pid:int)->bool:
+    "Whether a process with this id runs on this host."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass
+    return True
+
+def _holder(text:str)->tuple[dict, str]:
+    "The lock file's note, and how to name its holder."
+    try: h = json.loads(text); assert isinstance(h, dict)
+    except (json.JSONDecodeError, AssertionError): return {}, "an unknown process (the lock file holds no note)"
+    return h, f"PID {h.get('pid')} on host {h.get('host')} (`{h.get('command')}`, started {h.get('started')})"
+
+# %% ../nbs/09_cli.ipynb #eb621bb6
+def _take(path:Path)->tuple[int, str]:
+    "Open path and lock it exclusively: (file descriptor, the previous holder's note); OutInUse if it is held."
+    while True:
+        try: fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e: raise (write_error(path, e) or e) from None
+        note = os.pread(fd, 4096, 0).decode(errors='replace')
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); held = False
+        except BlockingIOError: held = True
+        except OSError:                                            # no flock here: the note decides
+            h, _ = _holder(note)
+            held = bool(h) and (h.get('host') != socket.gethostname() or _alive(int(h.get('pid', -1))))
+        if held:
+            os.close(fd)
+            raise OutInUse(f"{path.parent} is in use by another repsim run: {_holder(note)[1]}; wait for it to "
+                           f"finish or use another --out (a lock left by a process that ended is taken over)")
+        try: same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError: same = False
+        if same: return fd, note
+        os.close(fd)                                               # the holder removed it as we opened it: again
+
+# %% ../nbs/09_cli.ipynb #f3da26cd
+@contextmanager
+def lock_out(out:str|Path, # run folder
+             command:str, # the command line that holds it, shown to a second run
+            ):
+    "Hold OUT/.repsim.lock while the block runs; refuse (OutInUse) if another live process holds it."
+    path = Path(out)/LOCK_NAME
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise (write_error(path.parent, e) or e) from None
+    fd, note = _take(path)
+    try:
+        if note.strip():
+            h, who = _holder(note)
+            gone = 'which is no longer running' if h.get('host') == socket.gethostname() else 'which no longer holds it'
+            print(f"repsim: taking over the lock {path} left by {who}, {gone}", file=sys.stderr)
+        me = dict(pid=os.getpid(), host=socket.gethostname(), command=command, started=time.strftime('%Y-%m-%d %H:%M:%S'))
+        try: os.ftruncate(fd, 0); os.pwrite(fd, json.dumps(me).encode(), 0); os.fsync(fd)
+        except OSError: pass                                       # a full disk: the flock holds without the note
+        yield path
+    finally:
+        try: path.unlink()
+        except OSError: pass
+        os.close(fd)
+
 # %% ../nbs/09_cli.ipynb #641f1887
 def _default_out()->Path: return Path('repsim_runs')/time.strftime('%Y-%m-%dT%H-%M-%S')
 
@@ -152,28 +217,8 @@ def _train(a, progress:bool)->list[dict]:
                           **({'images': a.images} if a.command == 'run' else {})), a.overwrite)
     return train_instances(a.out, a.instances, a.seed, recipe, a.data, a.device, a.chunk, progress)
 
-def run_command(argv:list[str]|None=None, # command-line arguments, without the program name
-               )->int: # exit status
-    "Parse and run one `repsim` command; raises on errors (see `main`)."
-    a = parser().parse_args(argv)
-    progress = not getattr(a, 'quiet', True) and sys.stderr.isatty()
-    if a.command == 'report':
-        render_report(a.out, render); print(f"re-rendered {a.out/'report.md'}"); return 0
-    a.out = a.out or _default_out()
-    default_device(a.device)                                  # fail early on --device cuda without CUDA
-    if a.command == 'bench':
-        res = bench(a.data, a.device, a.quick, a.train_k, pairwise_cap=a.pairwise_cap,
-                    progress=(lambda s: print(s, file=sys.stderr)) if not a.quiet else (lambda s: None))
-        atomic_write(a.out/'bench.json', lambda f: f.write(json.dumps(res, indent=2).encode()))
-        print(bench_table(res)); print(f"wrote {a.out/'bench.json'}")
-        return 0
-    if a.command == 'run' and a.instances < 2:                # fail before training, not after
-        raise ValueError(f"repsim run compares instances pairwise: it needs at least 2 instances; got --instances {a.instances}")
-    if a.command in ('run', 'compare') and not 1 <= a.images <= 10000:
-        raise ValueError(f"--images must be between 1 and 10000 (the MNIST test set); got {a.images}")
-    if a.command in ('run', 'compare') and a.controls and a.images < 40:
-        raise ValueError(f"the controls need at least 40 images (SVCCA keeps up to 32 directions of hidden0, mutual kNN "
-                         f"uses 10 neighbours); got --images {a.images}. Use more images or --no-controls")
+def _study(a, progress:bool)->int:
+    "`repsim train`, `run` or `compare`, once OUT is locked."
     if a.command == 'train':
         metas = _train(a, progress)
         print(f"trained {len(metas)} instances into {a.out/'stored_model_weights'}; test accuracy "
@@ -196,6 +241,31 @@ def run_command(argv:list[str]|None=None, # command-line arguments, without the 
               f"{m['linear_cka']['hidden0']['random_init']['mean']:.3f}; sorted cosine: trained "
               f"{m['sorted_cosine']['hidden0']['trained']['mean']:.3f}, random init {m['sorted_cosine']['hidden0']['random_init']['mean']:.3f}")
     return 0
+
+def run_command(argv:list[str]|None=None, # command-line arguments, without the program name
+               )->int: # exit status
+    "Parse and run one `repsim` command; raises on errors (see `main`)."
+    a = parser().parse_args(argv)
+    progress = not getattr(a, 'quiet', True) and sys.stderr.isatty()
+    if a.command == 'report':
+        render_report(a.out, render); print(f"re-rendered {a.out/'report.md'}"); return 0
+    a.out = a.out or _default_out()
+    default_device(a.device)                                  # fail early on --device cuda without CUDA
+    if a.command == 'bench':
+        res = bench(a.data, a.device, a.quick, a.train_k, pairwise_cap=a.pairwise_cap,
+                    progress=(lambda s: print(s, file=sys.stderr)) if not a.quiet else (lambda s: None))
+        atomic_write(a.out/'bench.json', lambda f: f.write(json.dumps(res, indent=2).encode()))
+        print(bench_table(res)); print(f"wrote {a.out/'bench.json'}")
+        return 0
+    if a.command == 'run' and a.instances < 2:                # fail before training, not after
+        raise ValueError(f"repsim run compares instances pairwise: it needs at least 2 instances; got --instances {a.instances}")
+    if a.command in ('run', 'compare') and not 1 <= a.images <= 10000:
+        raise ValueError(f"--images must be between 1 and 10000 (the MNIST test set); got {a.images}")
+    if a.command in ('run', 'compare') and a.controls and a.images < 40:
+        raise ValueError(f"the controls need at least 40 images (SVCCA keeps up to 32 directions of hidden0, mutual kNN "
+                         f"uses 10 neighbours); got --images {a.images}. Use more images or --no-controls")
+    with lock_out(a.out, shlex.join(['repsim', *(sys.argv[1:] if argv is None else argv)])):
+        return _study(a, progress)
 
 def main(argv:list[str]|None=None):
     "Entry point of the `repsim` command: user errors become one line on stderr and exit status 2."

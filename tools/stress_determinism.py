@@ -20,7 +20,7 @@ Exit status 0 when every run equals the first bit for bit, 1 otherwise; --json F
 Load processes (--load N) each run a CPU-bound torch loop on 1 thread; they are stopped at the end.
 """
 from __future__ import annotations
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, os, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +155,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.worker: return _worker(a)
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # so that `finally` stops the load processes
     cfgs = [parse_config(c) for c in (a.config or ['default'])]
     jobs = [cfg for _ in range(a.runs) for cfg in cfgs]          # configurations interleaved
     root = Path(tempfile.mkdtemp(prefix='stress_det_'))
@@ -170,7 +171,7 @@ def main(argv=None):
             running.append((j, start_run(cfg, a, root/f'run{j}'), cfg))
         for r in running: r[1].wait(); done.append(r)
     finally:
-        for q in load: q.kill(); q.wait()
+        for q in load + [r[1] for r in running if r[1].poll() is None]: q.kill(); q.wait()
     wall = time.time() - t0
     done.sort(key=lambda r: r[0])
     results, rows, ok = {}, [], True
