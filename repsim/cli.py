@@ -144,6 +144,8 @@ def lock_out(out:str|Path, # run folder
         me = dict(pid=os.getpid(), host=socket.gethostname(), command=command, started=time.strftime('%Y-%m-%d %H:%M:%S'))
         try: os.ftruncate(fd, 0); os.pwrite(fd, json.dumps(me).encode(), 0); os.fsync(fd)
         except OSError: pass                                       # a full disk: the flock holds without the note
+        for d in (path.parent, path.parent/'stored_model_weights', path.parent/'figures'):
+            for tmp in d.glob('.*.tmp'): tmp.unlink(missing_ok=True)   # left by a killed write; no writer owns them now
         yield path
     finally:
         try: path.unlink()
