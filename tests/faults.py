@@ -92,10 +92,13 @@ class Disk:
         for p in reversed(self.ro): subprocess.run(['umount', str(p)], check=True)
         self.ro = []; self.env.pop('REPSIM_TEST_RO', None)
 
-    def repsim_run(self, out:Path) -> subprocess.CompletedProcess:
+    def command(self, out:Path) -> list[str]:
+        "`repsim run` of the tiny recipe into out, with the injected faults when they are not real."
         code = ('' if self.real else INJECT) + '\nfrom repsim.cli import main; main()'
-        return subprocess.run([sys.executable, '-c', code, 'run', '--data', str(MNIST), '--out', str(out), *ARGS],
-                              capture_output=True, text=True, env=dict(os.environ, **self.env))
+        return [sys.executable, '-c', code, 'run', '--data', str(MNIST), '--out', str(out), *ARGS]
+
+    def repsim_run(self, out:Path) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command(out), capture_output=True, text=True, env=dict(os.environ, **self.env))
 
     def close(self):
         self.writable()
