@@ -10,7 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import __version__
-from .training import Recipe, train_instances, load_mnist, accuracy, default_device, atomic_write, write_error
+from .training import (Recipe, train_instances, load_mnist, accuracy, default_device,
+                             atomic_write, write_error)
 from .activations import instance_files, load_instance, stacked_activations
 from .report import compare_instances, write_report, render_report, report_markdown
 from .controls import run_controls, controls_markdown, save_controls_figures
@@ -102,36 +103,41 @@ def _alive(pid:int)->bool:
 def _holder(text:str)->tuple[dict, str]:
     "The lock file's note, and how to name its holder."
     try: h = json.loads(text); assert isinstance(h, dict)
-    except (json.JSONDecodeError, AssertionError): return {}, "an unknown process (the lock file holds no note)"
-    return h, f"PID {h.get('pid')} on host {h.get('host')} (`{h.get('command')}`, started {h.get('started')})"
+    except (json.JSONDecodeError, AssertionError): return {}, "an unknown process (no note)"
+    return h, (f"PID {h.get('pid')} on host {h.get('host')} (`{h.get('command')}`, "
+               f"started {h.get('started')})")
 
 # %% ../nbs/09_cli.ipynb #eb621bb6
+def _held_elsewhere(fd:int, note:str)->bool:
+    "Lock fd exclusively without waiting; whether another process holds it instead."
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); return False
+    except BlockingIOError: return True
+    except OSError:                                    # no flock here (some network file systems)
+        h, _ = _holder(note)                           # the note decides
+        return bool(h) and (h.get('host') != socket.gethostname() or _alive(int(h.get('pid', -1))))
+
 def _take(path:Path)->tuple[int, str]:
-    "Open path and lock it exclusively: (file descriptor, the previous holder's note); OutInUse if it is held."
+    "Open and lock path: (file descriptor, the previous holder's note); OutInUse if it is held."
     while True:
         try: fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e: raise (write_error(path, e) or e) from None
         note = os.pread(fd, 4096, 0).decode(errors='replace')
-        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); held = False
-        except BlockingIOError: held = True
-        except OSError:                                            # no flock here: the note decides
-            h, _ = _holder(note)
-            held = bool(h) and (h.get('host') != socket.gethostname() or _alive(int(h.get('pid', -1))))
-        if held:
+        if _held_elsewhere(fd, note):
             os.close(fd)
-            raise OutInUse(f"{path.parent} is in use by another repsim run: {_holder(note)[1]}; wait for it to "
-                           f"finish or use another --out (a lock left by a process that ended is taken over)")
+            raise OutInUse(f"{path.parent} is in use by another repsim run: {_holder(note)[1]}; "
+                           f"wait for it to finish or use another --out (a lock left by a process "
+                           f"that ended is taken over)")
         try: same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError: same = False
         if same: return fd, note
-        os.close(fd)                                               # the holder removed it as we opened it: again
+        os.close(fd)                                   # its holder removed it as we opened it
 
 # %% ../nbs/09_cli.ipynb #f3da26cd
 @contextmanager
 def lock_out(out:str|Path, # run folder
              command:str, # the command line that holds it, shown to a second run
             ):
-    "Hold OUT/.repsim.lock while the block runs; refuse (OutInUse) if another live process holds it."
+    "Hold OUT/.repsim.lock while the block runs; OutInUse if another live process holds it."
     path = Path(out)/LOCK_NAME
     try: path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise (write_error(path.parent, e) or e) from None
@@ -139,13 +145,16 @@ def lock_out(out:str|Path, # run folder
     try:
         if note.strip():
             h, who = _holder(note)
-            gone = 'which is no longer running' if h.get('host') == socket.gethostname() else 'which no longer holds it'
-            print(f"repsim: taking over the lock {path} left by {who}, {gone}", file=sys.stderr)
-        me = dict(pid=os.getpid(), host=socket.gethostname(), command=command, started=time.strftime('%Y-%m-%d %H:%M:%S'))
+            here = h.get('host') == socket.gethostname()
+            print(f"repsim: taking over the lock {path} left by {who}, "
+                  f"{'which is no longer running' if here else 'which no longer holds it'}",
+                  file=sys.stderr)
+        me = dict(pid=os.getpid(), host=socket.gethostname(), command=command,
+                  started=time.strftime('%Y-%m-%d %H:%M:%S'))
         try: os.ftruncate(fd, 0); os.pwrite(fd, json.dumps(me).encode(), 0); os.fsync(fd)
-        except OSError: pass                                       # a full disk: the flock holds without the note
+        except OSError: pass                           # a full disk: the flock holds, note or not
         for d in (path.parent, path.parent/'stored_model_weights', path.parent/'figures'):
-            for tmp in d.glob('.*.tmp'): tmp.unlink(missing_ok=True)   # left by a killed write; no writer owns them now
+            for tmp in d.glob('.*.tmp'): tmp.unlink(missing_ok=True)   # left by killed writes
         yield path
     finally:
         try: path.unlink()

@@ -134,12 +134,12 @@ def _adam(params:list[Tensor], # tensors updated in place
     return step
 
 # %% ../nbs/01_training.ipynb #0bbe6ffa
-ADAM_BLOCK = 16   # floats in a 64-byte cache line: the unit in which torch's fused CPU Adam splits its work
+ADAM_BLOCK = 16   # floats in a 64-byte cache line: the unit of work of torch's fused CPU Adam
 
 def _blocked(stacked:dict[str, Tensor], # {key: [K, ...]} stacked tensors
-             block:int=ADAM_BLOCK, # each instance's slice is padded to a multiple of this many elements
-            )->tuple[dict[str, Tensor], list[Tensor]]: # ({key: [K, ...] views}, the [K, m] zero-padded buffers)
-    "Copy stacked tensors into zero-padded buffers whose rows are whole blocks; return views shaped as before."
+             block:int=ADAM_BLOCK, # each instance's slice is padded to a multiple of this
+            )->tuple[dict[str, Tensor], list[Tensor]]: # ({key: [K, ...] views}, [K, m] buffers)
+    "Copy stacked tensors into zero-padded buffers of whole blocks per row; return views of them."
     views, bufs = {}, []
     for key, p in stacked.items():
         k, n = p.shape[0], p[0].numel()
@@ -158,14 +158,16 @@ def train_stacked(seeds:list[int], # one seed per instance
                  )->list[dict[str, Tensor]]: # one trained state dict per seed, on the CPU
     "Train one instance per seed, all at once as one stacked network."
     n_seeds, n, bs = len(seeds), len(x), recipe.batch_size
-    if n_seeds == 1: seeds = seeds * 2                   # a batch of one GEMM would be threaded inside (see below)
+    if n_seeds == 1: seeds = seeds * 2              # a lone GEMM is threaded inside (see above)
     k = len(seeds)
-    params, p_bufs = _blocked({key: p.to(device) for key, p in stack_params([init_net(s).state_dict() for s in seeds]).items()})
-    grads, g_bufs = _blocked({key: torch.zeros_like(p) for key, p in params.items()})  # written by `stacked_grads`
-    adam_step = _adam(p_bufs, recipe.lr)                                           # Adam sees whole blocks only
+    stacked = stack_params([init_net(s).state_dict() for s in seeds])
+    params, p_bufs = _blocked({key: p.to(device) for key, p in stacked.items()})
+    grads, g_bufs = _blocked({key: torch.zeros_like(p) for key, p in params.items()})  # gradients
+    adam_step = _adam(p_bufs, recipe.lr)                              # Adam sees whole blocks only
     x, y = x.to(device), y.to(device)
     steps = -(-n // bs)
-    bar = tqdm(total=recipe.epochs*steps, desc=f"training {n_seeds} instance{'s'*(n_seeds>1)}", disable=not progress, unit='step')
+    bar = tqdm(total=recipe.epochs*steps, desc=f"training {n_seeds} instance{'s'*(n_seeds>1)}",
+               disable=not progress, unit='step')
     for epoch in range(recipe.epochs):
         order = data_order(seeds, epoch, n, device)                           # [K, N]
         for idx in order.split(bs, dim=1):                                    # [K, B] image indices
@@ -193,23 +195,24 @@ def accuracy(state_dicts:list[dict], # K state dicts of `Net`
     return hits.double() / len(x)
 
 # %% ../nbs/01_training.ipynb #e7121a55
-FULL_OR_READ_ONLY = {errno.ENOSPC: 'no space left on the device', errno.EDQUOT: 'disk quota exceeded',
-                     errno.EROFS: 'the file system is read-only', errno.EACCES: 'permission denied',
-                     errno.EPERM: 'operation not permitted'}
+FULL_OR_READ_ONLY = {errno.ENOSPC: 'no space left on the device',
+                     errno.EDQUOT: 'disk quota exceeded',
+                     errno.EROFS: 'the file system is read-only',
+                     errno.EACCES: 'permission denied', errno.EPERM: 'operation not permitted'}
 
 class WriteError(OSError):
-    "A file could not be written for a reason outside repsim (disk full, read-only, no permission)."
+    "A file could not be written for a reason outside repsim (disk full, read-only, permissions)."
     def __str__(self): return self.strerror
 
 def write_error(path:str|Path, # the file that could not be written
                 e:BaseException, # what was raised
-               )->WriteError|None: # a clear error naming path, or None if e is not a full or read-only disk
-    "The error to raise when writing `path` failed because the disk is full or read-only (or permission is denied)."
-    while e is not None and not isinstance(e, OSError): e = e.__cause__ or e.__context__   # torch.save wraps it
+               )->WriteError|None: # a clear error naming path; None if e is not such a failure
+    "The error to raise when writing `path` failed: disk full or read-only, or permission denied."
+    while e is not None and not isinstance(e, OSError): e = e.__cause__ or e.__context__
     if e is None or e.errno not in FULL_OR_READ_ONLY: return None
-    return WriteError(e.errno, f"could not write {path}: {FULL_OR_READ_ONLY[e.errno]}. Files written before are "
-                      f"intact and nothing was left half-written; free space (or make the folder writable) and run "
-                      f"the same command again to resume")
+    return WriteError(e.errno, f"could not write {path}: {FULL_OR_READ_ONLY[e.errno]}. Files "
+                      f"written before are intact and nothing was left half-written; free space "
+                      f"(or make the folder writable) and run the same command again to resume")
 
 # %% ../nbs/01_training.ipynb #93c064ab
 def versions()->dict:
