@@ -9,7 +9,7 @@ Used by tests/test_disk.py and the reliability notebook (nbs/07_reliability.ipyn
   `os.open`: ENOSPC once the files under the folder would exceed a byte budget, EROFS for any file
   created under a read-only folder.
 """
-import os, shutil, subprocess, sys, tempfile
+import atexit, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 from repsim.training import data_root
@@ -74,6 +74,7 @@ class Disk:
             subprocess.run(mount, check=True)
         print(f"\nfaults: real: a tmpfs of {size_kb} KB and read-only bind mounts" if self.real
               else "\nfaults: injected")
+        atexit.register(self.close)                 # unmounted even if a check fails midway
 
     def fill(self, leave_kb:int):
         "Leave only about leave_kb free."
@@ -110,6 +111,7 @@ class Disk:
                               env=dict(os.environ, **self.env))
 
     def close(self):
+        if not self.root.exists(): return           # closed already
         self.writable()
         if self.real: subprocess.run(['umount', str(self.root)], check=True)
         shutil.rmtree(self.root, ignore_errors=True)
