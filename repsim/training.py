@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_training.ipynb #dfdab897
 from __future__ import annotations
-import hashlib, json, math, os, platform, tempfile
+import errno, hashlib, json, math, os, platform, tempfile
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -19,8 +19,9 @@ from tqdm import tqdm
 from .model import init_net, stack_params, unstack_params, stacked_forward, PARAM_KEYS, Net
 
 # %% auto #0
-__all__ = ['MNIST_FILES', 'data_root', 'load_mnist', 'Recipe', 'data_order', 'stacked_grads', 'train_stacked', 'accuracy',
-           'versions', 'atomic_write', 'sha256', 'save_instance', 'load_instance', 'default_device', 'train_instances']
+__all__ = ['MNIST_FILES', 'ADAM_BLOCK', 'FULL_OR_READ_ONLY', 'data_root', 'load_mnist', 'Recipe', 'data_order', 'stacked_grads',
+           'train_stacked', 'accuracy', 'WriteError', 'write_error', 'versions', 'atomic_write', 'sha256',
+           'save_instance', 'load_instance', 'default_device', 'train_instances']
 
 # %% ../nbs/01_training.ipynb #e75e4c4d
 MNIST_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
@@ -132,6 +133,22 @@ def _adam(params:list[Tensor], # tensors updated in place
                         weight_decay=0., eps=1e-8, maximize=False)
     return step
 
+# %% ../nbs/01_training.ipynb #0bbe6ffa
+ADAM_BLOCK = 16   # floats in a 64-byte cache line: the unit of work of torch's fused CPU Adam
+
+def _blocked(stacked:dict[str, Tensor], # {key: [K, ...]} stacked tensors
+             block:int=ADAM_BLOCK, # each instance's slice is padded to a multiple of this
+            )->tuple[dict[str, Tensor], list[Tensor]]: # ({key: [K, ...] views}, [K, m] buffers)
+    "Copy stacked tensors into zero-padded buffers of whole blocks per row; return views of them."
+    views, bufs = {}, []
+    for key, p in stacked.items():
+        k, n = p.shape[0], p[0].numel()
+        buf = p.new_zeros(k, -(-n // block) * block)
+        buf[:, :n] = p.reshape(k, n)
+        views[key] = buf[:, :n].view(p.shape); bufs.append(buf)
+    return views, bufs
+
+# %% ../nbs/01_training.ipynb #711977bc
 def train_stacked(seeds:list[int], # one seed per instance
                   x:Tensor, # [N, 784] training images: floats in [0, 1], or uint8 pixels (`load_mnist(pixels=True)`)
                   y:Tensor, # [N] training labels
@@ -140,13 +157,17 @@ def train_stacked(seeds:list[int], # one seed per instance
                   progress:bool=True, # show a progress bar
                  )->list[dict[str, Tensor]]: # one trained state dict per seed, on the CPU
     "Train one instance per seed, all at once as one stacked network."
-    k, n, bs = len(seeds), len(x), recipe.batch_size
-    params = {key: p.to(device) for key, p in stack_params([init_net(s).state_dict() for s in seeds]).items()}
-    grads = {key: torch.empty_like(p) for key, p in params.items()}              # written by `stacked_grads` every step
-    grad_list, adam_step = list(grads.values()), _adam(list(params.values()), recipe.lr)
+    n_seeds, n, bs = len(seeds), len(x), recipe.batch_size
+    if n_seeds == 1: seeds = seeds * 2              # a lone GEMM is threaded inside (see above)
+    k = len(seeds)
+    stacked = stack_params([init_net(s).state_dict() for s in seeds])
+    params, p_bufs = _blocked({key: p.to(device) for key, p in stacked.items()})
+    grads, g_bufs = _blocked({key: torch.zeros_like(p) for key, p in params.items()})  # gradients
+    adam_step = _adam(p_bufs, recipe.lr)                              # Adam sees whole blocks only
     x, y = x.to(device), y.to(device)
     steps = -(-n // bs)
-    bar = tqdm(total=recipe.epochs*steps, desc=f"training {k} instance{'s'*(k>1)}", disable=not progress, unit='step')
+    bar = tqdm(total=recipe.epochs*steps, desc=f"training {n_seeds} instance{'s'*(n_seeds>1)}",
+               disable=not progress, unit='step')
     for epoch in range(recipe.epochs):
         order = data_order(seeds, epoch, n, device)                           # [K, N]
         for idx in order.split(bs, dim=1):                                    # [K, B] image indices
@@ -154,10 +175,10 @@ def train_stacked(seeds:list[int], # one seed per instance
             xb = x.index_select(0, flat)                                      # [K*B, 784]
             if xb.dtype == torch.uint8: xb = xb.float().div_(255)             # exactly as `load_mnist` scales
             stacked_grads(params, xb.view(k, -1, x.shape[1]), y.index_select(0, flat).view(k, -1), out=grads)
-            adam_step(grad_list)
+            adam_step(g_bufs)
             bar.update()
     bar.close()
-    return unstack_params(params)
+    return unstack_params(params)[:n_seeds]
 
 # %% ../nbs/01_training.ipynb #63251802
 @torch.no_grad()
@@ -174,6 +195,26 @@ def accuracy(state_dicts:list[dict], # K state dicts of `Net`
     return hits.double() / len(x)
 
 # %% ../nbs/01_training.ipynb #e7121a55
+FULL_OR_READ_ONLY = {errno.ENOSPC: 'no space left on the device',
+                     errno.EDQUOT: 'disk quota exceeded',
+                     errno.EROFS: 'the file system is read-only',
+                     errno.EACCES: 'permission denied', errno.EPERM: 'operation not permitted'}
+
+class WriteError(OSError):
+    "A file could not be written for a reason outside repsim (disk full, read-only, permissions)."
+    def __str__(self): return self.strerror
+
+def write_error(path:str|Path, # the file that could not be written
+                e:BaseException, # what was raised
+               )->WriteError|None: # a clear error naming path; None if e is not such a failure
+    "The error to raise when writing `path` failed: disk full or read-only, or permission denied."
+    while e is not None and not isinstance(e, OSError): e = e.__cause__ or e.__context__
+    if e is None or e.errno not in FULL_OR_READ_ONLY: return None
+    return WriteError(e.errno, f"could not write {path}: {FULL_OR_READ_ONLY[e.errno]}. Files "
+                      f"written before are intact and nothing was left half-written; free space "
+                      f"(or make the folder writable) and run the same command again to resume")
+
+# %% ../nbs/01_training.ipynb #93c064ab
 def versions()->dict:
     "Versions of the software that produced a result."
     from repsim import __version__
@@ -184,22 +225,25 @@ def atomic_write(path:str|Path, # final file name
                  write, # function taking an open binary file object and writing the content
                 ):
     "Write a file via a temporary file in the same folder, fsync and rename: readers never see half a file."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    path, tmp = Path(path), None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
         with os.fdopen(fd, 'wb') as f:
             write(f)
             f.flush(); os.fsync(f.fileno())
         umask = os.umask(0); os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)                   # mkstemp makes 0600; give the file ordinary permissions
-        os.replace(tmp, path)
+        os.replace(tmp, path); tmp = None
         dfd = os.open(path.parent, os.O_RDONLY)              # make the rename itself durable
         try: os.fsync(dfd)
         finally: os.close(dfd)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except BaseException as e:
+        if tmp is not None:
+            try: os.unlink(tmp)
+            except OSError: pass
+        if (err := write_error(path, e)) is None: raise
+        raise err from None
 
 def sha256(path:str|Path)->str:
     "Hex SHA-256 of a file."

@@ -48,10 +48,12 @@ def run_and_kill(out: Path, timeout: float = 300) -> list[str]:
 
 
 def check_nothing_half_written(out: Path):
-    "Every checkpoint and JSON file under a real name is whole; the only other files are atomic_write's temporaries."
+    """Every checkpoint and JSON file under a real name is whole; the only other files are atomic_write's temporaries
+    and the lock file a killed run leaves behind."""
     w = out/'stored_model_weights'
     for f in out.rglob('*'):
-        if f.is_dir() or f.name.endswith('.tmp') or f.parent.name == 'figures' or f.name == 'report.md': continue
+        if f.is_dir() or f.name.endswith('.tmp') or f.parent.name == 'figures': continue
+        if f.name in ('report.md', '.repsim.lock'): continue
         if f.parent == out:
             assert f.name in ('run.json', 'report.json'), f
             json.loads(f.read_text()); continue
