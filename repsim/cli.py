@@ -4,6 +4,8 @@
 
 # %% ../nbs/23_cli.ipynb #9743ea7d
 from __future__ import annotations
+import os
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch loads OpenMP: see "Threads" below
 import argparse, json, math, shlex, sys, time
 from pathlib import Path
 

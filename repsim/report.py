@@ -15,9 +15,10 @@ from .controls import Controls, PER_INPUT, SIGN_INVARIANT
 from .html import report_html
 
 # %% auto #0
-__all__ = ['SEED_TABLE', 'TITLES', 'ARROWS', 'Report', 'fmt', 'seed_table_markdown', 'per_input_markdown', 'measures_markdown',
-           'positive_control_markdown', 'layer_identification_markdown', 'describe', 'against', 'seed_claims',
-           'claims_markdown', 'report_markdown', 'write_report', 'render_report']
+__all__ = ['SEED_TABLE', 'TITLES', 'ARROWS', 'CAPTURE', 'Report', 'fmt', 'seed_table_markdown', 'per_input_markdown',
+           'measures_markdown', 'positive_control_markdown', 'layer_identification_markdown', 'describe', 'against',
+           'seed_claims', 'claims_markdown', 'function_claims', 'function_markdown', 'report_markdown', 'write_report',
+           'render_report']
 
 # %% ../nbs/19_report.ipynb #5d5225c3
 @dataclass
@@ -250,6 +251,57 @@ def claims_markdown(report:Report)->str:
     return '\n'.join(f"{n}. **{c['claim']}: {c['verdict']}** (K = {K}). {c['evidence']}."
                      for n, c in enumerate(seed_claims(report), 1))
 
+# %% ../nbs/19_report.ipynb #b3cb3986
+CAPTURE = 0.95  # a map family "captures" a representation when it explains this share of its variance
+_FAMILY = dict(signed_permutation="the same up to a signed permutation (the seed's claim: the same values, "
+                                  "only in other neurons)",
+               orthogonal='the same up to a rotation or reflection (orthogonal map)',
+               affine='the same up to an affine map')
+
+# %% ../nbs/19_report.ipynb #ebb69200
+def _ci3(s:dict)->str: return f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
+
+def function_claims(report:Report)->dict: # {layer: [{statement, verdict, evidence}]}
+    "Which of 'the same up to a permutation, rotation, affine map' and 'interchangeable' hold, per layer."
+    out = {}
+    for l, m in report.function['maps'].items():
+        rows = []
+        for f, s in m['families'].items():
+            r2 = s['r2']
+            verdict = 'yes' if r2['ci_low'] >= CAPTURE else 'no' if r2['ci_high'] < CAPTURE else 'undecided'
+            rows.append(dict(statement=_FAMILY[f], verdict=verdict, evidence=(
+                f"held-out R² {_ci3(r2)} (untrained networks {s['null_r2']['mean']:.3f}): the map explains "
+                f"{100 * r2['mean']:.0f}% of B's variance")))
+        st = report.function['stitching'][l]
+        t = st['tests']['trained_stitch_vs_own']
+        rows.append(dict(statement='functionally interchangeable (a trained affine stitch recovers B\'s '
+                                   'accuracy)', verdict=dict(equivalent='yes', lower='no').get(t['direction'], 'undecided'),
+                         evidence=f"stitched accuracy {_ci3(st['stitches']['trained_stitch']['accuracy'])} against "
+                                  f"B's own {_ci3(st['own'])}: " + describe(t, "B's own")))
+        out[l] = rows
+    return out
+
+# %% ../nbs/19_report.ipynb #3a1ef121
+def function_markdown(report:Report)->str:
+    "The functional analyses' tables and the statements they decide."
+    f, out = report.function, []
+    for l, rows in function_claims(report).items():
+        out += [f"**{l}**", "", "| the two instances' representations are | holds | evidence |", "|---|---|---|"]
+        out += [f"| {r['statement']} | {r['verdict']} | {r['evidence']} |" for r in rows] + [""]
+    out += ["| map from A's layer to B's | layer | held-out R² [95% CI] | untrained | held-out similarity |",
+            "|---|---|---|---|---|"]
+    out += [f"| {fam} | {l} | {_ci3(s['r2'])} | {_ci3(s['null_r2'])} | {_ci3(s['similarity'])} |"
+            for l, m in f['maps'].items() for fam, s in m['families'].items()]
+    out += ["", "| B's network fed A's layer through | layer | test accuracy [95% CI] | untrained donors | "
+            "against B's own |", "|---|---|---|---|---|"]
+    out += [f"| {s} | {l} | {_ci3(v['accuracy'])} | {_ci3(v['null'])} | {x['tests'][s + '_vs_own']['direction']} |"
+            for l, x in f['stitching'].items() for s, v in x['stitches'].items()]
+    out += ["", "| weights interpolated after matching | accuracy at t = 0.5 [95% CI] | loss barrier [95% CI] |",
+            "|---|---|---|"]
+    out += [f"| {m} | {_ci3(v['midpoint_accuracy'])} | {_ci3(v['barrier'])} |"
+            for m, v in f['interpolation']['matchings'].items()]
+    return '\n'.join(out)
+
 # %% ../nbs/19_report.ipynb #bb6ec2d1
 def _instances_markdown(report:Report)->list[str]:
     rows = ["| instance | seed | test accuracy |", "|---|---|---|"]
@@ -285,6 +337,13 @@ def report_markdown(report:Report)->str:
            "## The seed's table", "", "Per-input similarity, mean ± std (population std, as the seed).", "",
            seed_table_markdown(report), "", "## Instances", "", *_instances_markdown(report), ""]
     if report.controls.significance: out += _controls_sections(report)
+    if report.function:
+        out += ["## What the instances can do with each other's representations", "",
+                f"Maps, stitching and interpolation between the first {report.function['instances']} instances "
+                f"(see the maps, stitching and interpolation notebooks); CIs over ordered pairs of instances, "
+                f"decisions adjusted with the rest. A statement holds when the map explains at least "
+                f"{100 * CAPTURE:.0f}% of B's held-out variance, or the trained stitch recovers B's accuracy "
+                f"within 2 points.", "", function_markdown(report), ""]
     if report.figures: out += ["## Figures", ""] + [f"![{Path(f).stem}]({f})" for f in report.figures] + [""]
     return '\n'.join(out)
 

@@ -15,14 +15,18 @@ from .activations import instance_files, stacked_activations
 from .similarity import Settings
 from .measures import NAMES
 from .nulls import CONDITIONS
+from .model import init_net
 from .controls import run_controls, decide, pair_values, seed_pair_index, PER_INPUT
+from .maps import map_scores, maps_summary, plot_map_scores
+from .stitching import stitching, stitching_summary, plot_stitching
+from .interpolation import interpolation, interpolation_summary, plot_interpolation
 from .figures import (save_fig, plot_similarity_hists, plot_sorted_profiles, plot_accuracy,
                             plot_null_bands, plot_null_hists, plot_cross_layer, plot_instance_heatmaps)
 from .report import Report, write_report
 
 # %% auto #0
 __all__ = ['LOCK_NAME', 'StudyConfig', 'claim_out', 'OutInUse', 'lock_out', 'run_args', 'study_instances', 'train_into',
-           'run_study']
+           'function_analyses', 'function_tests', 'run_study']
 
 # %% ../nbs/20_study.ipynb #bd51952d
 @dataclass
@@ -39,6 +43,8 @@ class StudyConfig:
     data:str|Path|None=None # MNIST folder (see data_root)
     device:str='auto' # 'auto', 'cpu' or 'cuda'
     controls:bool=True # nulls, every measure, tests, layer identification; False: the seed's table only
+    function:bool=True # maps, stitching and interpolation between instances (with the controls)
+    function_instances:int=10 # the function analyses use the first this many instances (pairs grow as K^2)
     alpha:float=0.05 # family-wise level of the tests
     margin:float=0.05 # equivalence margin
     rng_seed:int=0 # seed of the nulls' randomness
@@ -58,6 +64,8 @@ class StudyConfig:
                              f"or no controls")
         if not 0 < self.alpha < 1: raise ValueError(f"alpha must be between 0 and 1; got {self.alpha}")
         if not self.margin > 0: raise ValueError(f"margin must be positive; got {self.margin}")
+        if self.function_instances < 2:
+            raise ValueError(f"function_instances must be at least 2; got {self.function_instances}")
         Settings(pairwise_cap=self.pairwise_cap)                        # checks it against the measures
 
     @property
@@ -192,10 +200,43 @@ def train_into(cfg:StudyConfig, # the instances to train (instances, epochs, see
         return train_instances(cfg.out, cfg.instances, cfg.instance_seed, cfg.recipe, cfg.data, cfg.device,
                                cfg.chunk, progress)
 
+# %% ../nbs/20_study.ipynb #21dfcd92
+def function_analyses(cfg:StudyConfig, # the study (data, alpha, margin, function_instances)
+                      sds:list[dict], # the trained instances
+                      seeds:list[int], # their instance seeds (the untrained networks)
+                      progress=None, # optional callable(str)
+                     )->tuple[dict, dict]: # ({maps, stitching, interpolation, instances}, raw results)
+    "Maps, stitching and interpolation between the first instances, summarised with tests."
+    k = min(len(sds), cfg.function_instances)
+    sds, untrained = sds[:k], [init_net(s).state_dict() for s in seeds[:k]]
+    (x, y), (xt, yt) = load_mnist(cfg.data, train=True), load_mnist(cfg.data, train=False)
+    if progress: progress("maps between instances")
+    half = lambda a, s: {l: v[:, s] for l, v in a.items()}
+    acts = {c: stacked_activations(w, xt) for c, w in (('trained', sds), ('random_init', untrained))}
+    maps = {c: map_scores(half(a, slice(0, 5000)), half(a, slice(5000, None))) for c, a in acts.items()}
+    if progress: progress("stitching")
+    st = {'trained': stitching(sds, (x, y), (xt, yt)),
+          'random_init': stitching(sds, (x, y), (xt, yt), donors=untrained)}
+    if progress: progress("interpolation")
+    interp = interpolation(sds, x[:10000], (xt, yt))
+    summary = dict(instances=k, maps=maps_summary(maps['trained'], maps['random_init'], cfg.alpha, cfg.margin),
+                   stitching=stitching_summary(st['trained'], st['random_init'], cfg.alpha),
+                   interpolation=interpolation_summary(interp, cfg.alpha))
+    return summary, dict(maps=maps, stitching=st, interpolation=interp)
+
+# %% ../nbs/20_study.ipynb #710a844e
+def function_tests(function:dict, # from function_analyses
+                  )->list[dict]: # every test, as the dicts that hold it
+    "The functional analyses' tests, for the report's Holm family."
+    return ([t for v in function['maps'].values() for t in v['tests'].values()]
+            + [t for v in function['stitching'].values() for t in v['tests'].values()]
+            + list(function['interpolation']['tests'].values()))
+
 # %% ../nbs/20_study.ipynb #8e2daefc
 def _config(cfg:StudyConfig, wdir:Path, seeds:list)->dict:
     "The settings report.json records."
-    keep = ['images', 'device', 'controls', 'alpha', 'margin', 'rng_seed', 'pairwise_cap']
+    keep = ['images', 'device', 'controls', 'alpha', 'margin', 'rng_seed', 'pairwise_cap', 'function',
+            'function_instances']
     if cfg.weights is None: keep = ['instances', 'epochs', 'instance_seed', 'lr', 'batch_size'] + keep
     c = {k: v for k, v in asdict(cfg).items() if k in keep}
     try: wdir = wdir.resolve().relative_to(cfg.out.resolve())        # inside OUT: relative, reruns compare equal
@@ -203,8 +244,8 @@ def _config(cfg:StudyConfig, wdir:Path, seeds:list)->dict:
     return dict(c, device=str(default_device(cfg.device)), weights=str(wdir), instance_seeds=seeds)
 
 # %% ../nbs/20_study.ipynb #64670d23
-def _figures(cfg:StudyConfig, report:Report, acts:dict, pv:dict, pms:dict)->list[str]:
-    "Every figure of the report, saved under OUT/figures: the controls' first, then the seed's."
+def _figures(cfg:StudyConfig, report:Report, acts:dict, pv:dict, pms:dict, raw:dict)->list[str]:
+    "Every figure of the report, saved under OUT/figures: the controls', the seed's, the functional ones."
     sp, out, names, c = report.seed_pair, cfg.out, [i['name'] for i in report.instances], report.controls
     figs = []
     if c.significance:
@@ -217,9 +258,13 @@ def _figures(cfg:StudyConfig, report:Report, acts:dict, pv:dict, pms:dict)->list
                  for l in acts]
     vals = {m: {l: v['values'] for l, v in ls.items()} for m, ls in pv.items()}
     title = f"{sp['a']} vs {sp['b']}: raw vs sorted similarity per image"
-    return figs + [save_fig(plot_similarity_hists(vals, title), out, 'similarity_hist_seed_pair'),
-                   save_fig(plot_sorted_profiles(acts, names=names), out, 'sorted_profiles'),
-                   save_fig(plot_accuracy(report.instances), out, 'accuracy')]
+    figs += [save_fig(plot_similarity_hists(vals, title), out, 'similarity_hist_seed_pair'),
+             save_fig(plot_sorted_profiles(acts, names=names), out, 'sorted_profiles'),
+             save_fig(plot_accuracy(report.instances), out, 'accuracy')]
+    if not raw: return figs
+    return figs + [save_fig(plot_map_scores(raw['maps']), out, 'maps'),
+                   save_fig(plot_stitching(raw['stitching']), out, 'stitching'),
+                   save_fig(plot_interpolation(raw['interpolation']), out, 'interpolation')]
 
 # %% ../nbs/20_study.ipynb #a7d1d681
 def run_study(cfg:StudyConfig, # every setting
@@ -243,11 +288,13 @@ def _run_study(cfg:StudyConfig, overwrite:bool, progress)->Report:
                              ('trained',), NAMES if cfg.controls else PER_INPUT, cfg.alpha, cfg.margin,
                              cfg.rng_seed, Settings(pairwise_cap=cfg.pairwise_cap), str(dev), adjust=False,
                              progress=progress)
-    ctrl.inference['n_tests'] = decide(ctrl.tests(), cfg.alpha)
+    function, raw = function_analyses(cfg, sds, seeds, progress) if cfg.controls and cfg.function else (None, {})
+    ctrl.inference['n_tests'] = decide(ctrl.tests() + (function_tests(function) if function else []), cfg.alpha)
     wdir = Path(cfg.weights) if cfg.weights else cfg.out/'stored_model_weights'
     report = Report(config=_config(cfg, wdir, seeds), layer_sizes={l: x.shape[-1] for l, x in acts.items()},
                     instances=[dict(name=n, seed=s, test_accuracy=x) for n, s, x in zip(names, recorded, accs)],
                     seed_pair=dict(a=names[a], b=names[b], measures={
-                        m: {l: v['summary'] for l, v in ls.items()} for m, ls in pv.items()}), controls=ctrl)
-    report.figures = _figures(cfg, report, acts, pv, pms)
+                        m: {l: v['summary'] for l, v in ls.items()} for m, ls in pv.items()}), controls=ctrl,
+                    function=function)
+    report.figures = _figures(cfg, report, acts, pv, pms, raw)
     return write_report(cfg.out, report)

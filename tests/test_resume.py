@@ -53,7 +53,7 @@ def check_nothing_half_written(out: Path):
     w = out/'stored_model_weights'
     for f in out.rglob('*'):
         if f.is_dir() or f.name.endswith('.tmp') or f.parent.name == 'figures': continue
-        if f.name in ('report.md', '.repsim.lock'): continue
+        if f.name in ('report.md', 'report.html', '.repsim.lock'): continue
         if f.parent == out:
             assert f.name in ('run.json', 'report.json'), f
             json.loads(f.read_text()); continue
