@@ -22,7 +22,7 @@ __all__ = ['seed_style_train', 'timed', 'peak_memory', 'all_pairs_all_measures',
 
 # %% ../nbs/22_bench.ipynb #1a6c2012
 def seed_style_train(seed:int, # the instance's seed
-                     data=None, # MNIST folder (see `data_root`)
+                     data=None, # MNIST folder (see data_root)
                      epochs:int=1, # passes over the training set
                      device:str='cpu', # where to train
                      limit:int|None=None, # stop after this many batches (for tests)
@@ -78,7 +78,7 @@ def all_pairs_all_measures(state_dicts:list[dict], # K trained instances
     return out
 
 # %% ../nbs/22_bench.ipynb #a386927f
-def bench(data=None, # MNIST folder (see `data_root`)
+def bench(data=None, # MNIST folder (see data_root)
           device:str='auto', # 'auto', 'cpu' or 'cuda'
           quick:bool=False, # seed style measured on 1 instance instead of 3 (fits in 2 minutes on 2 CPU cores)
           train_ks:tuple|None=None, # instance counts for the training cases (default 10, 100; on CUDA also 1000, 4000)

@@ -21,7 +21,7 @@ def basis(side:Prepared)->Tensor: # [K, n, min(n, d)] centered activations in <=
     return U * S[..., None, :]
 
 # %% ../nbs/07_cka.ipynb #3493373a
-def gram_feature(blk:Block): # `centered`, or `basis` when a side is wider than n
+def gram_feature(blk:Block): # centered, or basis when a side is wider than n
     "The feature whose cross-product measures that depend only on X X^T use for this block."
     n, d_a, d_b = blk.A.x.shape[1], blk.A.x.shape[2], blk.B.x.shape[2]
     return centered if max(d_a, d_b) <= n else basis

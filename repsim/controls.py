@@ -80,7 +80,7 @@ def pair_values(acts:dict[str, Tensor], # {layer: [K, n, d]} activations
     return out
 
 # %% ../nbs/16_controls.ipynb #497581f6
-def measure_layer(sources:dict, # from `null_sources`: {source: {layer: [K, n, d]}}
+def measure_layer(sources:dict, # from null_sources: {source: {layer: [K, n, d]}}
                   layer:str, # which layer
                   conditions=tuple(CONDITIONS), # condition names
                   measures=NAMES, # measure names
@@ -142,8 +142,8 @@ def _identified(C:Tensor)->tuple[Tensor, Tensor]:
     return conf, acc
 
 # %% ../nbs/16_controls.ipynb #305ba4f4
-def layer_identification(trained:dict[str, Tensor], # `cross_layer` of the trained instances
-                         untrained:dict[str, Tensor], # `cross_layer` of the untrained networks (same seeds)
+def layer_identification(trained:dict[str, Tensor], # cross_layer of the trained instances
+                         untrained:dict[str, Tensor], # cross_layer of the untrained networks (same seeds)
                          layers:list[str], # the layer names, in order
                          alpha:float=0.05, # level of each test (before adjustment)
                         )->dict: # {measure: accuracy, CI, confusion, per-layer recall, baselines and their tests}

@@ -97,7 +97,7 @@ def interpolation(state_dicts:list[dict], # K instances
     return out
 
 # %% ../nbs/15_interpolation.ipynb #826af7f7
-def interpolation_table(res:dict, # from `interpolation`
+def interpolation_table(res:dict, # from interpolation
                        )->str: # markdown: midpoint accuracy, loss and barrier, mean [min, max]
     "Midpoint accuracy and loss barrier per matching, as a markdown table."
     t = res['t']; mid = int((t - 0.5).abs().argmin())
@@ -116,7 +116,7 @@ def interpolation_table(res:dict, # from `interpolation`
 # %% ../nbs/15_interpolation.ipynb #48f05b6f
 _COLORS = dict(none='#D55E00', permutation='#E69F00', signed_permutation='#0072B2')   # Okabe-Ito
 
-def plot_interpolation(res:dict, # from `interpolation`
+def plot_interpolation(res:dict, # from interpolation
                       )->plt.Figure:
     "Accuracy and loss along the path per matching: mean over pairs, the range over pairs a band."
     t = res['t'].numpy()
@@ -134,7 +134,7 @@ def plot_interpolation(res:dict, # from `interpolation`
     return fig
 
 # %% ../nbs/15_interpolation.ipynb #c85a2bb1
-def interpolation_summary(res:dict, # from `interpolation`
+def interpolation_summary(res:dict, # from interpolation
                           alpha:float=0.05, # level of each test (before the report's adjustment)
                           margin:float=0.02, # equivalence margin on accuracy and loss
                          )->dict: # {t, matchings: {m: {midpoint_accuracy, barrier, accuracy, loss}}, tests}

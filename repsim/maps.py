@@ -121,7 +121,7 @@ def pair_maps(x:Tensor, # [K, n, d] K instances' activations on the fit images (
     return W, c
 
 # %% ../nbs/13_maps.ipynb #b71ef75c
-def pair_scores(W:Tensor, # [K, K, d, d] maps from `pair_maps` (NaN where not fitted)
+def pair_scores(W:Tensor, # [K, K, d, d] maps from pair_maps (NaN where not fitted)
                 c:Tensor, # [K, K, d]
                 x:Tensor, # [K, n, d] the instances' activations on held-out images (the sources)
                 mean:Tensor|None=None, # [K, d] each target's reference mean for R^2
@@ -154,7 +154,7 @@ def map_scores(fit:dict[str, Tensor], # {layer: [K, n_fit, d]} activations on th
     return out
 
 # %% ../nbs/13_maps.ipynb #004e5498
-def map_table(scores:dict, # {condition: `map_scores` output}
+def map_table(scores:dict, # {condition: map_scores output}
               metric:str='r2', # 'r2' or 'similarity'
              )->str: # markdown: per layer and family, mean [min, max] over pairs per condition
     "The maps' scores as a markdown table."
@@ -173,7 +173,7 @@ def map_table(scores:dict, # {condition: `map_scores` output}
 # %% ../nbs/13_maps.ipynb #01de6750
 _COLORS = dict(trained='#0072B2', random_init='#E69F00')   # Okabe-Ito, as in the report
 
-def plot_map_scores(scores:dict, # {condition: `map_scores` output}, e.g. trained and random_init
+def plot_map_scores(scores:dict, # {condition: map_scores output}, e.g. trained and random_init
                     metric:str='r2', # 'r2' or 'similarity'
                    )->plt.Figure:
     "Held-out score of each map family per layer and condition: each pair a dot, the mean a bar."

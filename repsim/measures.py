@@ -136,7 +136,7 @@ def plan_blocks(pairs:Tensor, # [P, 2] validated pairs
 def all_pairs(A:Prepared, # the A side: [K_a, n, d_a] activations, prepared
               B:Prepared, # the B side [K_b, n, d_b] on the same inputs; A itself within one set
               pairs, # [P, 2] (a, b): instance a of A against instance b of B
-              measures=NAMES, # measure names (see `NAMES`)
+              measures=NAMES, # measure names (see NAMES)
               max_elems:int=2**25, # bound on the elements of one block's intermediates (memory)
              )->dict[str, Tensor]: # {measure: [P], or [P, n] for a per-input measure}
     "Every asked-for measure for every pair, block by block, each instance prepared once."

@@ -47,7 +47,7 @@ NULLS = tuple(n for n, c in CONDITIONS.items() if c.null)  # the null baselines
 
 # %% ../nbs/11_nulls.ipynb #2ce41f8d
 def condition_pairs(k:int, # number of instances
-                    design:str, # 'upper', 'ordered' or 'diagonal' (see `Condition`)
+                    design:str, # 'upper', 'ordered' or 'diagonal' (see Condition)
                    )->Tensor: # [P, 2] (a, b) instance positions
     "The instance pairs a design compares."
     i = torch.arange(k)
@@ -85,7 +85,7 @@ def neuron_shuffle(x:Tensor, # [K, n, d] one layer's trained activations
     return x.gather(1, order)
 
 # %% ../nbs/11_nulls.ipynb #cb176e3a
-def same_function_copies(state_dicts:list[dict], # K trained instances' weights (`Net` state dicts)
+def same_function_copies(state_dicts:list[dict], # K trained instances' weights (Net state dicts)
                          generator:torch.Generator, # random source
                         )->list[dict]: # K copies computing exactly the same functions, hidden neurons permuted
     "Each instance with its hidden neurons randomly reordered and sign-flipped."

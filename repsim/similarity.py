@@ -179,7 +179,7 @@ def transformed(x:Tensor, # [n, d] activations
 class Measure:
     "A similarity measure: `prepare` each instance once, `compare` blocks of pairs."
     per_input = False            # one value per input ([c, n]) instead of per pair ([c])
-    quadratic = False            # O(n^2) in the inputs: uses the first `pairwise_cap` inputs
+    quadratic = False            # O(n^2) in the inputs: uses the first pairwise_cap inputs
     same_d = False               # needs d_a == d_b (compares a neuron of A with a neuron of B)
     min_n = 1                    # fewest inputs
     invariant = frozenset()      # the INVARIANCES that leave its value unchanged
@@ -194,7 +194,7 @@ class Measure:
 # %% ../nbs/06_similarity.ipynb #b55dbf40
 def pair_block(a, # [..., n, d_a] activations of A
                b, # [..., n, d_b] activations of B, batch dimensions broadcasting with a's
-               min_n:int=1, same_d:bool=False, # the measure's needs (see `check_pair`)
+               min_n:int=1, same_d:bool=False, # the measure's needs (see check_pair)
                settings:Settings=Settings(),
               )->tuple[Block, torch.Size]: # a block of all broadcast pairs, and the batch shape
     "Two validated arrays as one block of pairs."

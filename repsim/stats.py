@@ -30,7 +30,7 @@ def pair_kernel(M, # [..., K, K] a condition's values: one triangle, every i != 
     return ((k + k.mT) / 2).masked_fill(eye, float('nan'))
 
 # %% ../nbs/12_stats.ipynb #5ddc87c0
-def instance_anova(s, # [..., K, K] symmetric kernel from `pair_kernel`, K >= 3
+def instance_anova(s, # [..., K, K] symmetric kernel from pair_kernel, K >= 3
                   )->tuple[Tensor, Tensor, Tensor]: # ([...] mean D, [...] MS_inst, [...] MS_pair; NaN if K == 3)
     "The mean over pairs and the instance and pair mean squares of a complete round robin."
     K = s.shape[-1]
@@ -190,8 +190,8 @@ def simulate_conditions(n_sim:int, # simulations
 def calibration(n_sim:int=2000, # simulations per cell
                 Ks=(5, 10, 20), # numbers of instances
                 ratios=(0.3, 1., 3.), # instance-to-noise SD ratios
-                designs=('paired', 'unpaired'), # see `simulate_conditions`
-                noise:str='normal', # see `simulate_conditions`
+                designs=('paired', 'unpaired'), # see simulate_conditions
+                noise:str='normal', # see simulate_conditions
                 test=None, # callable (a, b) -> (diff, ci_low, ci_high, p) over a batch; default the instance test
                 alpha:float=0.05, # level
                )->list[dict]: # one row per cell: design, K, ratio, false_positive_rate, coverage
@@ -215,7 +215,7 @@ def power(deltas, # true differences to detect
           sd_inst:float, # SD of the instance effects
           sd_pair:float, # SD of the pair noise
           alpha:float=0.05, # level
-          design:str='unpaired', # see `simulate_conditions`
+          design:str='unpaired', # see simulate_conditions
           n_sim:int=2000, # simulations
          )->list[float]: # the fraction of simulations in which the test rejects, per difference
     "Power of the instance-level test by simulation."

@@ -39,7 +39,7 @@ def stitch_accuracy(params:dict[str, Tensor], # {key: [K, ...]} the K instances'
                     layer:str, # the stitched hidden layer
                     W:Tensor, # [K, K, d, d] map from row a's activations to column b's (NaN: skip)
                     c:Tensor, # [K, K, d]
-                    h:Tensor, # [K, n, d] the donors' activations of `layer` on the scoring images
+                    h:Tensor, # [K, n, d] the donors' activations of layer on the scoring images
                     y:Tensor, # [n] their labels
                     chunk:int=64, # pairs per batch
                    )->Tensor: # [K, K] float64 accuracy of B's tail on A's mapped activations
@@ -84,7 +84,7 @@ def _fit_stitches(tails:dict[str, Tensor], layer:str, h:Tensor, a:Tensor, y:Tens
 
 def train_stitch(params:dict[str, Tensor], # {key: [K, ...]} the K finishing instances (frozen)
                  layer:str, # the stitched hidden layer
-                 h:Tensor, # [K, N, d] the donors' activations of `layer` on the training images
+                 h:Tensor, # [K, N, d] the donors' activations of layer on the training images
                  y:Tensor, # [N] training labels
                  W0:Tensor, # [K, K, d, d] initial maps (NaN: pair not trained)
                  c0:Tensor, # [K, K, d]
@@ -134,7 +134,7 @@ def stitching(state_dicts:list[dict], # K trained instances: the networks that f
     return out
 
 # %% ../nbs/14_stitching.ipynb #b2e52a00
-def stitching_table(st:dict, # {condition: `stitching` output}
+def stitching_table(st:dict, # {condition: stitching output}
                    )->str: # markdown: mean [min, max] over pairs of each stitch's test accuracy
     "Stitched accuracies as a markdown table, B's own accuracy first."
     first = next(iter(st.values()))
@@ -151,7 +151,7 @@ def stitching_table(st:dict, # {condition: `stitching` output}
 # %% ../nbs/14_stitching.ipynb #3790fb7e
 _COLORS = dict(trained='#0072B2', random_init='#E69F00')   # Okabe-Ito, as in the maps' figure
 
-def plot_stitching(st:dict, # {condition: `stitching` output}, e.g. trained and random_init donors
+def plot_stitching(st:dict, # {condition: stitching output}, e.g. trained and random_init donors
                   )->plt.Figure:
     "Stitched test accuracy per map and layer: each pair a dot, the mean a bar, B's own a line."
     conds = list(st); layers = list(st[conds[0]])
