@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from repsim.training import data_root, load_instance, sha256
-from repsim.activations import load_instances
+from repsim.core import sha256
+from repsim.data import data_root
+from repsim.store import load_instance, load_instances
 
 MNIST = data_root()
 pytestmark = pytest.mark.skipif(not (MNIST/'MNIST'/'raw'/'t10k-images-idx3-ubyte').exists(),
@@ -53,7 +54,7 @@ def check_nothing_half_written(out: Path):
     w = out/'stored_model_weights'
     for f in out.rglob('*'):
         if f.is_dir() or f.name.endswith('.tmp') or f.parent.name == 'figures': continue
-        if f.name in ('report.md', '.repsim.lock'): continue
+        if f.name in ('report.md', 'report.html', '.repsim.lock'): continue
         if f.parent == out:
             assert f.name in ('run.json', 'report.json'), f
             json.loads(f.read_text()); continue

@@ -38,20 +38,20 @@ def compare_with_report(run_dir: Path, mnist_root: Path, tol=1e-4):
     assert (rep['a'], rep['b']) == ('model_inst_0', 'model_inst_4'), rep
     worst = 0.0
     for (layer, m), var in SEED_VARS.items():
-        s = rep['layers'][layer][m]
+        s = rep['measures'][m][layer]
         for got, want in ((np.mean(ns[var]), s['mean']), (np.std(ns[var]), s['std'])):
             worst = max(worst, abs(got - want))
     assert worst < tol, worst
     lines = re.findall(r'Layer (\d) (.+?): (-?\d\.\d{3}) ± (\d\.\d{3})', printed)
     assert len(lines) == 8, printed
     for layer, name, mean, std in lines:
-        s = rep['layers'][f'hidden{layer}'][MEASURES[name]]
+        s = rep['measures'][MEASURES[name]][f'hidden{layer}']
         assert abs(float(mean) - s['mean']) <= 5e-4 + tol and abs(float(std) - s['std']) <= 5e-4 + tol, (name, mean, std, s)
     return worst, printed
 
 def test_seed_cells_match_report(tmp_path):
     from repsim.cli import run_command
-    from repsim.training import data_root
+    from repsim.data import data_root
     mnist = data_root()
     if not (mnist/'MNIST'/'raw'/'t10k-images-idx3-ubyte').exists(): pytest.skip(f"no MNIST at {mnist}; set REPSIM_DATA")
     run = tmp_path/'run'
