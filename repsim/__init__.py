@@ -8,6 +8,8 @@ _API = dict(
               'linear_cka', 'rbf_cka', 'procrustes_similarity', 'procrustes_distance', 'procrustes_align',
               'match_neurons', 'neuron_correlation', 'svcca', 'rsa', 'rsa_euclidean', 'rdm', 'mutual_knn'),
     similarity=('Prepared', 'Settings', 'raw_cosine', 'sorted_cosine', 'raw_pearson', 'sorted_pearson'),
+    data=('load_mnist', 'data_root', 'test_images'),
+    store=('load_instances', 'load_instance'),
     activations=('collect_activations', 'stacked_activations'),
     model=('Net', 'init_net', 'permute_hidden'),
     stats=('compare_conditions', 'condition_ci', 'holm'),

@@ -11,7 +11,9 @@ import torch.nn.functional as F
 import torchvision
 
 from .model import Net, LAYERS
-from .training import load_mnist, data_root, Recipe, train_stacked, default_device, versions
+from .core import default_device, versions
+from .data import load_mnist, data_root
+from .training import Recipe, train_stacked
 from .activations import stacked_activations
 from .similarity import seed_loop, Prepared, Settings
 from .measures import NAMES, all_pairs, instance_pairs

@@ -10,7 +10,7 @@ import argparse, json, math, shlex, sys, time
 from pathlib import Path
 
 from . import __version__
-from .training import default_device, atomic_write
+from .core import default_device, atomic_write
 from .report import render_report
 from .study import StudyConfig, run_study, train_into
 from .bench import bench, bench_table

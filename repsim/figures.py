@@ -13,7 +13,7 @@ from torch import Tensor
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .training import atomic_write
+from .core import atomic_write
 from .nulls import CONDITIONS
 
 # %% auto #0

@@ -8,7 +8,7 @@ import base64, mimetypes, re
 from html import escape
 from pathlib import Path
 
-from .training import atomic_write
+from .core import atomic_write
 
 # %% auto #0
 __all__ = ['REPORT_CSS', 'data_uri', 'inline', 'blocks', 'md_html', 'report_html', 'write_report_html']

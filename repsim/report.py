@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 
-from .training import atomic_write
+from .core import atomic_write
 from .nulls import CONDITIONS, NULLS
 from .measures import REGISTRY
 from .controls import Controls, PER_INPUT, SIGN_INVARIANT

@@ -4,14 +4,15 @@
 
 # %% ../nbs/20_study.ipynb #e2945238
 from __future__ import annotations
-import fcntl, json, os, shutil, socket, sys, time
-from contextlib import contextmanager
+import json, shutil
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-from .training import (Recipe, train_instances, load_mnist, accuracy, default_device, atomic_write,
-                             load_instance, write_error)
-from .activations import instance_files, stacked_activations
+from .core import default_device, atomic_write, lock_out
+from .data import load_mnist
+from .store import load_instance, instance_files
+from .training import Recipe, train_instances, accuracy
+from .activations import stacked_activations
 from .similarity import Settings
 from .measures import NAMES
 from .nulls import CONDITIONS
@@ -25,8 +26,8 @@ from .figures import (save_fig, plot_similarity_hists, plot_sorted_profiles, plo
 from .report import Report, write_report
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'StudyConfig', 'claim_out', 'OutInUse', 'lock_out', 'run_args', 'study_instances', 'train_into',
-           'function_analyses', 'function_tests', 'run_study']
+__all__ = ['StudyConfig', 'claim_out', 'run_args', 'study_instances', 'train_into', 'function_analyses', 'function_tests',
+           'run_study']
 
 # %% ../nbs/20_study.ipynb #bd51952d
 @dataclass
@@ -92,80 +93,6 @@ def claim_out(out:Path, # run folder
             if q.is_dir(): shutil.rmtree(q)
             elif q.exists(): q.unlink()
     atomic_write(path, lambda f: f.write(json.dumps(args, indent=2).encode()))
-
-# %% ../nbs/20_study.ipynb #1c7c6402
-LOCK_NAME = '.repsim.lock'
-
-class OutInUse(RuntimeError):
-    "Another repsim process is writing into the same run folder."
-
-def _alive(pid:int)->bool:
-    "Whether a process with this id runs on this host."
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: pass
-    return True
-
-def _holder(text:str)->tuple[dict, str]:
-    "The lock file's note, and how to name its holder."
-    try: h = json.loads(text); assert isinstance(h, dict)
-    except (json.JSONDecodeError, AssertionError): return {}, "an unknown process (no note)"
-    return h, (f"PID {h.get('pid')} on host {h.get('host')} (`{h.get('command')}`, "
-               f"started {h.get('started')})")
-
-# %% ../nbs/20_study.ipynb #57757dbd
-def _held_elsewhere(fd:int, note:str)->bool:
-    "Lock fd exclusively without waiting; whether another process holds it instead."
-    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); return False
-    except BlockingIOError: return True
-    except OSError:                                    # no flock here (some network file systems)
-        h, _ = _holder(note)                           # the note decides
-        return bool(h) and (h.get('host') != socket.gethostname() or _alive(int(h.get('pid', -1))))
-
-def _take(path:Path)->tuple[int, str]:
-    "Open and lock path: (file descriptor, the previous holder's note); OutInUse if it is held."
-    while True:
-        try: fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e: raise (write_error(path, e) or e) from None
-        note = os.pread(fd, 4096, 0).decode(errors='replace')
-        if _held_elsewhere(fd, note):
-            os.close(fd)
-            raise OutInUse(f"{path.parent} is in use by another repsim run: {_holder(note)[1]}; "
-                           f"wait for it to finish or use another --out (a lock left by a process "
-                           f"that ended is taken over)")
-        try: same = os.fstat(fd).st_ino == os.stat(path).st_ino
-        except FileNotFoundError: same = False
-        if same: return fd, note
-        os.close(fd)                                   # its holder removed it as we opened it
-
-# %% ../nbs/20_study.ipynb #4d9416af
-@contextmanager
-def lock_out(out:str|Path, # run folder
-             command:str, # the command line that holds it, shown to a second run
-            ):
-    "Hold OUT/.repsim.lock while the block runs; OutInUse if another live process holds it."
-    path = Path(out)/LOCK_NAME
-    try: path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise (write_error(path.parent, e) or e) from None
-    fd, note = _take(path)
-    try:
-        if note.strip():
-            h, who = _holder(note)
-            here = h.get('host') == socket.gethostname()
-            print(f"repsim: taking over the lock {path} left by {who}, "
-                  f"{'which is no longer running' if here else 'which no longer holds it'}",
-                  file=sys.stderr)
-        me = dict(pid=os.getpid(), host=socket.gethostname(), command=command,
-                  started=time.strftime('%Y-%m-%d %H:%M:%S'))
-        try: os.ftruncate(fd, 0); os.pwrite(fd, json.dumps(me).encode(), 0); os.fsync(fd)
-        except OSError: pass                           # a full disk: the flock holds, note or not
-        for d in (path.parent, path.parent/'stored_model_weights', path.parent/'figures'):
-            for tmp in d.glob('.*.tmp'): tmp.unlink(missing_ok=True)   # left by killed writes
-        yield path
-    finally:
-        try: path.unlink()
-        except OSError: pass
-        os.close(fd)
 
 # %% ../nbs/20_study.ipynb #5d0b31bf
 def run_args(cfg:StudyConfig)->dict:

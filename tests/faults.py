@@ -12,7 +12,7 @@ Used by tests/test_disk.py and the reliability notebook (nbs/07_reliability.ipyn
 import atexit, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
-from repsim.training import data_root
+from repsim.data import data_root
 
 MNIST = data_root()
 ARGS = ['--instances', '3', '--epochs', '1', '--chunk', '1', '--batch-size', '30000',

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from repsim.training import data_root
+from repsim.data import data_root
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = data_root()

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from repsim.training import load_instance, sha256
+from repsim.core import sha256
+from repsim.store import load_instance
 
 sys.path.insert(0, str(Path(__file__).parent))
 from faults import ARGS, MNIST, Disk

@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from repsim.training import data_root, load_instance, sha256
+from repsim.core import sha256
+from repsim.data import data_root
+from repsim.store import load_instance
 
 MNIST = data_root()
 pytestmark = pytest.mark.skipif(not (MNIST/'MNIST'/'raw'/'t10k-images-idx3-ubyte').exists(),

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from repsim.training import data_root, load_instance, sha256
-from repsim.activations import load_instances
+from repsim.core import sha256
+from repsim.data import data_root
+from repsim.store import load_instance, load_instances
 
 MNIST = data_root()
 pytestmark = pytest.mark.skipif(not (MNIST/'MNIST'/'raw'/'t10k-images-idx3-ubyte').exists(),

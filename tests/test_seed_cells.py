@@ -51,7 +51,7 @@ def compare_with_report(run_dir: Path, mnist_root: Path, tol=1e-4):
 
 def test_seed_cells_match_report(tmp_path):
     from repsim.cli import run_command
-    from repsim.training import data_root
+    from repsim.data import data_root
     mnist = data_root()
     if not (mnist/'MNIST'/'raw'/'t10k-images-idx3-ubyte').exists(): pytest.skip(f"no MNIST at {mnist}; set REPSIM_DATA")
     run = tmp_path/'run'

@@ -4,8 +4,9 @@ RUN holds stored_model_weights/ (e.g. from `repsim train`); DATA is the MNIST fo
 import sys, time, resource
 import torch
 from repsim.model import init_net
-from repsim.training import load_mnist
-from repsim.activations import load_instances, stacked_activations
+from repsim.data import load_mnist
+from repsim.store import load_instances
+from repsim.activations import stacked_activations
 from repsim.maps import map_scores
 from repsim.stitching import stitching
 from repsim.interpolation import interpolation

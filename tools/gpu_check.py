@@ -7,7 +7,8 @@ Writes OUT_DIR/bench_gpu.json and prints the benchmark table.
 import json, sys, time
 from pathlib import Path
 import torch
-from repsim.training import load_mnist, train_stacked, Recipe
+from repsim.data import load_mnist
+from repsim.training import train_stacked, Recipe
 from repsim.bench import bench, bench_table, all_pairs_all_measures, timed
 
 out, data = Path(sys.argv[1]), sys.argv[2]

@@ -83,6 +83,7 @@ def _instrument(K:int, trace:list, align:int):
 def _worker(a):
     import torch
     import repsim.training as T
+    from repsim.store import load_instance
     if a.threads: torch.set_num_threads(a.threads)
     if a.deterministic: torch.use_deterministic_algorithms(True)
     K, trace, out = a.instances, [], Path(a.out)
@@ -91,7 +92,7 @@ def _worker(a):
     metas = T.train_instances(out/'run', K, a.seed, T.Recipe(epochs=a.epochs), a.data, 'cpu',
                               progress=False)
     secs = time.time() - t0
-    sds = [T.load_instance(out/'run'/'stored_model_weights'/m['name']) for m in metas]
+    sds = [load_instance(out/'run'/'stored_model_weights'/m['name']) for m in metas]
     cks = np.zeros((len(trace), max(len(c) for _, c in trace), K), dtype=np.int64)
     for i, (_, c) in enumerate(trace): cks[i, :len(c)] = c
     np.savez(out/'result.npz', cks=cks, names=np.array([n for n, _ in trace]),
