@@ -23,6 +23,7 @@ __all__ = ['MATCHINGS', 'HIDDEN', 'align', 'path_metrics', 'barrier', 'interpola
 MATCHINGS = ('none', 'permutation', 'signed_permutation')
 HIDDEN = LAYERS[:-1]
 
+# %% ../nbs/15_interpolation.ipynb #00bce4cd
 def align(params_b:dict[str, Tensor], # {key: [P, ...]} stacked weights of the B side of P pairs
           acts_a:dict[str, Tensor], # {layer: [P, n, d]} A's hidden activations (matching images)
           acts_b:dict[str, Tensor], # {layer: [P, n, d]} B's, on the same images
@@ -117,6 +118,7 @@ def interpolation_table(res:dict, # from interpolation
 # %% ../nbs/15_interpolation.ipynb #48f05b6f
 _COLORS = dict(none='#D55E00', permutation='#E69F00', signed_permutation='#0072B2')   # Okabe-Ito
 
+# %% ../nbs/15_interpolation.ipynb #f3faf771
 def plot_interpolation(res:dict, # from interpolation
                       )->plt.Figure:
     "Accuracy and loss along the path per matching: mean over pairs, the range over pairs a band."
