@@ -133,6 +133,7 @@ def _para(lines:list[str], root:Path)->str:
     figs = re.fullmatch(r'(!\[[^\]]*\]\([^)\s]+\)\s*)+', text)
     return ('<p class="figures">' if figs else '<p>') + f'{inline(text, root)}</p>'
 
+# %% ../nbs/18_html.ipynb #f0f40d6b
 def _heading(lines:list[str], root:Path)->str:
     "An ATX heading, # to ######, closing #s dropped."
     m = re.match(r'(#+)(.*?)(\s+#+)?$', lines[0].strip())

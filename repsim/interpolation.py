@@ -23,6 +23,7 @@ __all__ = ['MATCHINGS', 'HIDDEN', 'align', 'path_metrics', 'barrier', 'interpola
 MATCHINGS = ('none', 'permutation', 'signed_permutation')
 HIDDEN = LAYERS[:-1]
 
+# %% ../nbs/15_interpolation.ipynb #00bce4cd
 def align(params_b:dict[str, Tensor], # {key: [P, ...]} stacked weights of the B side of P pairs
           acts_a:dict[str, Tensor], # {layer: [P, n, d]} A's hidden activations (matching images)
           acts_b:dict[str, Tensor], # {layer: [P, n, d]} B's, on the same images
@@ -42,6 +43,7 @@ def _lerp(pa:dict[str, Tensor], pb:dict[str, Tensor], t:Tensor)->dict[str, Tenso
     tk = lambda v: t.view(1, -1, *[1]*(v.ndim - 1))                     # t against [P, ...]
     return {k: torch.lerp(pa[k][:, None], pb[k][:, None], tk(pa[k])).flatten(0, 1) for k in pa}
 
+# %% ../nbs/15_interpolation.ipynb #c5a7f8ec
 @torch.no_grad()
 def path_metrics(pa:dict[str, Tensor], # {key: [P, ...]} stacked weights of the A ends
                  pb:dict[str, Tensor], # {key: [P, ...]} of the B ends (aligned or not)
@@ -116,6 +118,7 @@ def interpolation_table(res:dict, # from interpolation
 # %% ../nbs/15_interpolation.ipynb #48f05b6f
 _COLORS = dict(none='#D55E00', permutation='#E69F00', signed_permutation='#0072B2')   # Okabe-Ito
 
+# %% ../nbs/15_interpolation.ipynb #f3faf771
 def plot_interpolation(res:dict, # from interpolation
                       )->plt.Figure:
     "Accuracy and loss along the path per matching: mean over pairs, the range over pairs a band."
@@ -137,8 +140,8 @@ def plot_interpolation(res:dict, # from interpolation
 def interpolation_summary(res:dict, # from interpolation
                           alpha:float=0.05, # level of each test (before the report's adjustment)
                           margin:float=0.02, # equivalence margin on accuracy and loss
-                         )->dict: # {t, matchings: {m: {midpoint_accuracy, barrier, accuracy, loss}}, tests}
-    "Midpoint accuracy and barrier per matching with instance-level CIs, mean curves, and the tests."
+                         )->dict: # {t, matchings: {m: {midpoint_accuracy, barrier, ...}}, tests}
+    "Midpoint accuracy and barrier per matching with instance-level CIs, mean curves, tests."
     t, mid = res['t'], int((res['t'] - 0.5).abs().argmin())
     ms = [m for m in MATCHINGS if m in res]
     k = res[ms[0]]['barrier'].shape[0]

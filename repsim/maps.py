@@ -40,6 +40,7 @@ def heldout_similarity(pred:Tensor, # [..., n, d] a map's prediction of B's acti
 # %% ../nbs/13_maps.ipynb #7da0dfe3
 FAMILIES = ('signed_permutation', 'orthogonal', 'affine')
 
+# %% ../nbs/13_maps.ipynb #8123e104
 def apply_map(W:Tensor, # [..., d_a, d_b] linear part
               c:Tensor, # [..., d_b] translation
               a:Tensor, # [..., n, d_a] A's activations
@@ -56,6 +57,7 @@ def _scale_shift(a:Tensor, b:Tensor, L:Tensor)->tuple[Tensor, Tensor]:
     W = s[..., None, None] * L
     return W, mb - (ma[..., None, :] @ W).squeeze(-2)
 
+# %% ../nbs/13_maps.ipynb #004b36ef
 def signed_permutation_map(a:Tensor, # [..., n, d] A's activations on the fit images
                            b:Tensor, # [..., n, d] B's activations on the same images
                           )->tuple[Tensor, Tensor]: # W [..., d, d] = s P S, c [..., d]
@@ -104,6 +106,7 @@ def ordered_pairs(k:int, # number of instances
     keep = a != b
     return torch.stack([a[keep], b[keep]], 1)
 
+# %% ../nbs/13_maps.ipynb #306bb70c
 def pair_maps(x:Tensor, # [K, n, d] K instances' activations on the fit images (the sources A)
               family:str, # one of FAMILIES
               y:Tensor|None=None, # [K, n, d] other instances as the targets B; default x
@@ -202,14 +205,16 @@ def maps_summary(trained:dict, # map_scores of the trained instances
                  untrained:dict, # map_scores of their untrained networks (the null)
                  alpha:float=0.05, # level of each test (before the report's adjustment)
                  margin:float=0.05, # equivalence margin on R^2
-                )->dict: # {layer: {families: {family: {r2, similarity, null_r2}}, tests: {name: test}}}
+                )->dict: # {layer: {families: {family: {r2, similarity, null_r2}}, tests: {test}}}
     "Held-out R^2 and similarity per family with instance-level CIs, the null, and the tests."
     out = {}
+    cmp = lambda a, b: dict(compare_conditions(a, b, alpha, margin), margin=margin)
     for l, fams in trained.items():
-        fs = {f: dict(r2=condition_ci(v['r2'], alpha), similarity=condition_ci(v['similarity'], alpha),
+        fs = {f: dict(r2=condition_ci(v['r2'], alpha),
+                      similarity=condition_ci(v['similarity'], alpha),
                       null_r2=condition_ci(untrained[l][f]['r2'], alpha)) for f, v in fams.items()}
-        cmp = lambda a, b: dict(compare_conditions(a, b, alpha, margin), margin=margin)
-        tests = {f"{b}_vs_{a}": cmp(fams[b]['r2'], fams[a]['r2']) for a, b in zip(FAMILIES, FAMILIES[1:])}
+        tests = {f"{b}_vs_{a}": cmp(fams[b]['r2'], fams[a]['r2'])
+                 for a, b in zip(FAMILIES, FAMILIES[1:])}
         tests.update({f"{f}_vs_null": cmp(v['r2'], untrained[l][f]['r2']) for f, v in fams.items()})
         out[l] = dict(families=fs, tests=tests)
     return out

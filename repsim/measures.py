@@ -52,16 +52,27 @@ def get_measures(names=NAMES, # measure names from the registry
     return [REGISTRY[NAMES.index(m)] for m in names]
 
 # %% ../nbs/10_measures.ipynb #222e5660
+_COLUMNS = dict(permutation='perm.', sign_flip='sign', orthogonal='orth.',
+                isotropic_scaling='iso. scale', translation='shift',
+                anisotropic_scaling='aniso. scale', per_input='per input', quadratic='O(n²)',
+                cross_layer='cross-layer')
+_LEGEND = ("perm.: neurons permuted; sign: one neuron's sign flipped; orth.: any rotation or "
+          "reflection; iso. scale: all neurons scaled alike; shift: one vector added to every "
+          "input's activations; aniso. scale: neurons scaled differently; per input: one value per "
+          "input, not per pair; O(n²): quadratic in the inputs (the first `pairwise_cap`); "
+          "cross-layer: can compare layers of different widths.")
+
+# %% ../nbs/10_measures.ipynb #9bd100fb
 def invariance_table(measures=REGISTRY, # the measures (rows)
-                    )->str: # a markdown table
+                    )->str: # a markdown table, then its legend
     "Which transformations each measure ignores, and its other declared properties."
     yes, mark = (lambda v: 'yes' if v else '**no**'), (lambda v: 'yes' if v else '')
-    cols = [t.replace('_', ' ') for t in INVARIANCES] + ['per input', 'O(n²)', 'cross-layer']
+    cols = [_COLUMNS[k] for k in (*INVARIANCES, 'per_input', 'quadratic', 'cross_layer')]
     cells = [[yes(t in m.invariant) for t in INVARIANCES] +
              [mark(m.per_input), mark(m.quadratic), yes(m.cross_layer)] for m in measures]
     rows = [f"| `{m.name}` | " + ' | '.join(c) + ' |' for m, c in zip(measures, cells)]
     head = ['| measure | ' + ' | '.join(cols) + ' |', '|---' * (len(cols) + 1) + '|']
-    return '\n'.join(head + rows)
+    return '\n'.join(head + rows + ['', _LEGEND])
 
 # %% ../nbs/10_measures.ipynb #0b4f0e7d
 def instance_pairs(k:int, # number of instances

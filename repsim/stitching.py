@@ -82,6 +82,7 @@ def _fit_stitches(tails:dict[str, Tensor], layer:str, h:Tensor, a:Tensor, y:Tens
             opt.zero_grad(); loss.backward(); opt.step()
     return W.detach(), c.detach()
 
+# %% ../nbs/14_stitching.ipynb #85c8028c
 def train_stitch(params:dict[str, Tensor], # {key: [K, ...]} the K finishing instances (frozen)
                  layer:str, # the stitched hidden layer
                  h:Tensor, # [K, N, d] the donors' activations of layer on the training images
@@ -183,13 +184,13 @@ def stitching_summary(trained:dict, # stitching of the trained instances
                       null:dict, # stitching with untrained donors
                       alpha:float=0.05, # level of each test (before the report's adjustment)
                       margin:float=0.02, # equivalence margin on accuracy (2 points)
-                     )->dict: # {layer: {own, stitches: {stitch: {accuracy, null}}, tests: {name: test}}}
-    "Stitched accuracy per map with instance-level CIs, B's own and the untrained donors', and the tests."
+                     )->dict: # {layer: {own, stitches: {stitch: {accuracy, null}}, tests}}
+    "Stitched accuracy per map with instance-level CIs, B's own and the untrained donors', tests."
     out = {}
+    cmp = lambda a, b: dict(compare_conditions(a, b, alpha, margin), margin=margin)
     for l, st in trained.items():
         ss = {s: dict(accuracy=condition_ci(st[s], alpha), null=condition_ci(null[l][s], alpha))
               for s in st if s != 'own'}
-        tests = {f"{s}_vs_own": dict(compare_conditions(st[s], st['own'], alpha, margin), margin=margin)
-                 for s in ss}
+        tests = {f"{s}_vs_own": cmp(st[s], st['own']) for s in ss}
         out[l] = dict(own=condition_ci(st['own'], alpha), stitches=ss, tests=tests)
     return out

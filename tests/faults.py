@@ -1,6 +1,6 @@
 """A small file system for a run folder: real faults where the machine allows, else injected ones.
 
-Used by tests/test_disk.py and the reliability notebook (nbs/07_reliability.ipynb):
+Used by tests/test_disk.py and the faults-and-resume notebook (nbs/21_resume.ipynb):
 - real (as root, where `mount` works): a tmpfs of a few MB mounted for the test, filled with a
   filler file to leave a few KB free, and folders made read-only by read-only bind mounts (chmod
   does not stop root);

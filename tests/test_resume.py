@@ -1,5 +1,5 @@
 """An interrupted `repsim run` resumes to exactly the result of an uninterrupted one, and the same arguments give
-the same bits (CPU). The literate version of these checks is nbs/07_reliability.ipynb (its slow cells).
+the same bits (CPU). The literate version of these checks is nbs/21_resume.ipynb (its slow cells).
 
 `repsim run` is started as a real process and killed with SIGKILL as soon as instance 0 is stored, while instance
 1 trains; the same command is then run again to completion and compared, weights tensor by tensor and
