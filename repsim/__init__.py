@@ -1,13 +1,16 @@
 __version__ = "0.1.0"
 
-# The public API, importable from the package itself (`from repsim import linear_cka, run_study`). Each name is
-# imported from its module on first use, so `import repsim` stays light: the command line sets its threading
-# options before torch loads. The modules are written by nbdev from the notebooks; this file is not.
+# The public API, importable from the package itself (`from repsim import linear_cka, run_study`).
+# Each name is imported from its module on first use, so `import repsim` stays light: the command
+# line sets its threading options before torch loads. The modules are written by nbdev from the
+# notebooks; this file is not.
 _API = dict(
     measures=('NAMES', 'REGISTRY', 'all_pairs', 'summarize', 'instance_pairs', 'invariance_table',
-              'linear_cka', 'rbf_cka', 'procrustes_similarity', 'procrustes_distance', 'procrustes_align',
-              'match_neurons', 'neuron_correlation', 'svcca', 'rsa', 'rsa_euclidean', 'rdm', 'mutual_knn'),
-    similarity=('Prepared', 'Settings', 'raw_cosine', 'sorted_cosine', 'raw_pearson', 'sorted_pearson'),
+              'linear_cka', 'rbf_cka', 'procrustes_similarity', 'procrustes_distance',
+              'procrustes_align', 'match_neurons', 'neuron_correlation', 'svcca', 'rsa',
+              'rsa_euclidean', 'rdm', 'mutual_knn'),
+    similarity=('Prepared', 'Settings', 'raw_cosine', 'sorted_cosine', 'raw_pearson',
+                'sorted_pearson'),
     data=('load_mnist', 'data_root', 'test_images'),
     store=('load_instances', 'load_instance'),
     activations=('collect_activations', 'stacked_activations'),
@@ -15,7 +18,8 @@ _API = dict(
     stats=('compare_conditions', 'condition_ci', 'holm'),
     nulls=('CONDITIONS',),
     controls=('Controls', 'run_controls'),
-    report=('Report', 'render_report'),
+    report=('Report',),
+    verdict=('seed_claims', 'write_report', 'render_report'),
     study=('StudyConfig', 'run_study'),
 )
 _WHERE = {name: mod for mod, names in _API.items() for name in names}

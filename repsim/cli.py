@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .core import default_device, atomic_write
-from .report import render_report
+from .verdict import render_report
 from .study import StudyConfig, run_study, train_into
 from .bench import bench, bench_table
 

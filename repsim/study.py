@@ -24,7 +24,8 @@ from .interpolation import interpolation, interpolation_summary, plot_interpolat
 from .figures import (save_fig, plot_similarity_hists, plot_sorted_profiles, plot_accuracy,
                             plot_null_bands, plot_null_hists, plot_cross_layer,
                             plot_instance_heatmaps)
-from .report import Report, write_report
+from .report import Report
+from .verdict import write_report
 
 # %% auto #0
 __all__ = ['StudyConfig', 'claim_out', 'run_args', 'study_instances', 'train_into', 'function_analyses', 'function_tests',

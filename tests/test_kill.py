@@ -7,8 +7,10 @@ compared on 200 images): at least 10 kills in two run folders.
   between the two chunks (instances 0 and 1 stored, 2 training); while comparing; while a figure is
   being written; while the report files are written (a window of milliseconds, which the 2 ms
   polling may miss: then that run completes).
-- Random moments, another run folder: 6 kills at times drawn uniformly between the moment the
-  reference run took its lock and its end (seeded, printed); a draw past the run's end is no kill.
+- Random moments: 6 kills at times drawn uniformly between the moment the reference run took its
+  lock and its end (seeded, printed). A resumed run has less left to do, so a draw may come after
+  it completes: that is no kill; the completed folder must equal the uninterrupted run, and the
+  next draws go to a new folder (kills are then not used up on finished runs).
 After every kill, every file under a real name is whole (checkpoints load and match their SHA-256,
 JSON parses). After the last, the same command completes; the weights equal the uninterrupted run's
 bit for bit, report.json and report.md are equal whole (no field is excluded: report.json records
@@ -136,13 +138,17 @@ def test_kills_at_chosen_moments(reference, tmp_path):
 
 def test_kills_at_random_moments(reference, tmp_path):
     ref, t_lock, t_end = reference
-    rng, out, kills, rounds = random.Random(16), tmp_path/'random', [], 0
-    while len(kills) < 6 and rounds < 14:
+    rng, kills, rounds, done = random.Random(16), [], 0, 0
+    out = tmp_path/'random0'
+    while len(kills) < 6 and rounds < 16:
         at, rounds = rng.uniform(t_lock, t_end), rounds + 1
-        if kill_when(out, lambda out, t: t >= at):
-            kills.append(f"{at:.2f} s ({state(out)})")
+        killed = kill_when(out, lambda out, t: t >= at)
         check_whole(out)
-    print(f"killed at {kills} (lock at {t_lock:.1f} s, uninterrupted run {t_end:.1f} s)")
+        if killed: kills.append(f"{at:.2f} s ({state(out)})")
+        else:                                       # it completed first: the result, then a new folder
+            same_result(out, ref); done += 1; out = tmp_path/f'random{done}'
+    print(f"killed at {kills} (lock at {t_lock:.1f} s, uninterrupted run {t_end:.1f} s); "
+          f"{done} run(s) completed before their draw, each equal to the uninterrupted one")
     assert len(kills) == 6
     assert finish(start(out)) == 0
     same_result(out, ref)
