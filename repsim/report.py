@@ -13,6 +13,7 @@ from .nulls import CONDITIONS, NULLS
 from .measures import REGISTRY
 from .controls import Controls, PER_INPUT, SIGN_INVARIANT
 from .html import report_html
+from .model import DEFAULT_ARCH
 
 # %% auto #0
 __all__ = ['SEED_TABLE', 'TITLES', 'ARROWS', 'Report', 'fmt', 'seed_table_markdown', 'per_input_markdown', 'measures_markdown', 'positive_control_markdown', 'layer_identification_markdown', 'CAPTURE', 'describe', 'against', 'seed_claims', 'claims_markdown', 'function_claims', 'function_markdown', 'report_markdown', 'write_report', 'render_report']
@@ -61,11 +62,12 @@ def seed_table_markdown(report:Report)->str:
     "The seed's table, with this run's seed pair and all pairs beside the published numbers."
     sp, pi = report.seed_pair, report.controls.per_input
     n_pairs = report.controls.conditions['trained']['n_pairs']
+    seed_net = report.config.get('arch', DEFAULT_ARCH) == DEFAULT_ARCH   # published: this net only
     rows = ['| layer | source | ' + ' | '.join(TITLES[m] for m in PER_INPUT) + ' |',
             '|---|---|' + '---|' * len(PER_INPUT)]
     for l, d in report.layer_sizes.items():
         seed = ' | '.join(f"{SEED_TABLE[l][m][0]:.3f} ± {SEED_TABLE[l][m][1]:.3f}"
-                          if l in SEED_TABLE else 'not measured' for m in PER_INPUT)
+                          if l in SEED_TABLE and seed_net else 'not measured' for m in PER_INPUT)
         rows += [f"| {l} ({d}) | seed, published (0 vs 4) | {seed} |",
                  f"| {l} ({d}) | this run, {sp['a']} vs {sp['b']} | "
                  + ' | '.join(fmt(sp['measures'][m][l]) for m in PER_INPUT) + ' |',
@@ -256,11 +258,14 @@ def seed_claims(report:Report, # a report with controls and their decisions
             _claim_outputs(report)]
 
 # %% ../nbs/19_verdict.ipynb #5e083db9
+def _hidden(report:Report)->tuple: return tuple(l for l in report.layer_sizes if l != 'output')
+
+# %% ../nbs/19_verdict.ipynb #ac943a06
 def claims_markdown(report:Report)->str:
     "The seed's claims with their verdicts, as a numbered Markdown list."
     K = report.controls.inference['K']
     return '\n'.join(f"{n}. **{c['claim']}: {c['verdict']}** (K = {K}). {c['evidence']}."
-                     for n, c in enumerate(seed_claims(report), 1))
+                     for n, c in enumerate(seed_claims(report, _hidden(report)), 1))
 
 # %% ../nbs/19_verdict.ipynb #6e5d6b9b
 CAPTURE = 0.95  # a map family "captures" a representation explaining this share of its variance
@@ -351,10 +356,22 @@ def _controls_sections(report:Report)->list[str]:
         "decisions adjusted with the rest.", "", layer_identification_markdown(report), ""]
 
 # %% ../nbs/19_verdict.ipynb #626d490b
+def _setup(report:Report)->list[str]:
+    "The architecture and design, where they are not the seed's; what was not run, and why."
+    c = report.config
+    arch, design = c.get('arch', DEFAULT_ARCH), c.get('design', 'seed')
+    out = [] if (arch, design) == (DEFAULT_ARCH, 'seed') else [
+        f"Architecture {arch}, randomness design {design!r} (the seed's: {DEFAULT_ARCH}, 'seed').",
+        ""]
+    skipped = [f"Not run: {s}." for s in c.get('skipped', [])]
+    return out + skipped + ([""] if skipped else [])
+
+# %% ../nbs/19_verdict.ipynb #00466b56
 def report_markdown(report:Report)->str:
     "The whole report as Markdown."
     n_img = report.config.get('images', '?')
     out = ["# repsim report", "", f"Instances compared on the first {n_img} MNIST test images.", "",
+           *_setup(report),
            "## The seed's table", "",
            "Per-input similarity, mean ± std (population std, as the seed).", "",
            seed_table_markdown(report), "", "## Instances", "", *_instances_markdown(report), ""]
