@@ -13,6 +13,8 @@ from . import __version__
 from .core import default_device, atomic_write
 from .report import render_report
 from .study import StudyConfig, run_study, train_into
+from .model import DEFAULT_ARCH, parse_arch
+from .training import DESIGNS
 from .bench import bench, bench_table
 
 # %% auto #0
@@ -41,6 +43,19 @@ def _positive(kind):
     return check
 
 # %% ../nbs/23_cli.ipynb #301ee5b2
+def _arch(s):
+    try: return str(parse_arch(s))
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e))
+
+def _epochs(s):
+    try: v = tuple(float(e) for e in s.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated epochs, got {s!r}")
+    if not all(math.isfinite(e) and e >= 0 for e in v):
+        raise argparse.ArgumentTypeError(f"epochs must be 0 or more, got {s}")
+    return v
+
+# %% ../nbs/23_cli.ipynb #57b92965
 def _common(q:argparse.ArgumentParser, train:bool=False, compare:bool=False):
     "Add the shared options to a command's parser."
     q.add_argument('--data', default=None, help="MNIST folder holding MNIST/raw/*-ubyte (default: "
@@ -59,6 +74,13 @@ def _common(q:argparse.ArgumentParser, train:bool=False, compare:bool=False):
         add('--batch-size', type=pos_int, default=64, help="images per training step")
         add('--chunk', type=pos_int, default=256,
             help="instances trained together in one stacked program")
+        add('--arch', type=_arch, default=DEFAULT_ARCH, help="the network: mlp:W1,W2,...[:ACT] "
+            "(ACT tanh, relu or gelu; the seed's is the default) or cnn:C1,C2 (5x5 stride-2 convs)")
+        add('--design', default='seed', choices=list(DESIGNS), help="which sources of randomness "
+            "vary between instances: both (seed), only the initialisation (init_only: one shared "
+            "data order), only the data order (data_order_only: one shared initialisation)")
+        add('--checkpoints', type=_epochs, default=(), help="also keep the weights at these "
+            "training times, comma-separated epochs (e.g. 0,0.25,1,5), in OUT/checkpoints/")
         add('--overwrite', action='store_true',
             help="replace results in OUT made with other arguments")
     if compare:
@@ -118,7 +140,8 @@ def parser()->argparse.ArgumentParser:
 def _config(a)->StudyConfig:
     "The study the arguments ask for."
     train = (dict(instances=a.instances, epochs=a.epochs, instance_seed=a.seed, lr=a.lr,
-                  batch_size=a.batch_size, chunk=a.chunk) if a.command == 'run'
+                  batch_size=a.batch_size, chunk=a.chunk, arch=a.arch, design=a.design,
+                  checkpoints=a.checkpoints) if a.command == 'run'
              else dict(weights=a.weights))
     return StudyConfig(a.out, images=a.images, data=a.data, device=a.device, controls=a.controls,
                        alpha=a.alpha, margin=a.margin, **train)
@@ -151,7 +174,7 @@ def _train(a, progress:bool, command:str)->int:
     "`repsim train`: the instances into OUT, under OUT's lock."
     cfg = StudyConfig(a.out, instances=a.instances, epochs=a.epochs, instance_seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, chunk=a.chunk, data=a.data, device=a.device,
-                      controls=False)
+                      controls=False, arch=a.arch, design=a.design, checkpoints=a.checkpoints)
     metas = train_into(cfg, a.overwrite, progress, command)
     acc = [m['test_accuracy'] for m in metas]
     print(f"trained {len(metas)} instances into {a.out/'stored_model_weights'}; test accuracy "

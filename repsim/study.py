@@ -168,7 +168,8 @@ def train_into(cfg:StudyConfig, # the instances to train (instances, epochs, see
     with lock_out(cfg.out, command):
         claim_out(cfg.out, {k: v for k, v in run_args(cfg).items() if k != 'images'}, overwrite)
         return train_instances(cfg.out, cfg.instances, cfg.instance_seed, cfg.recipe, cfg.data,
-                               cfg.device, cfg.chunk, progress)
+                               cfg.device, cfg.chunk, progress, cfg.arch, cfg.design,
+                               cfg.checkpoints)
 
 # %% ../nbs/20_study.ipynb #21dfcd92
 def function_analyses(cfg:StudyConfig, # the study (data, alpha, margin, function_instances)
