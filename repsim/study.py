@@ -176,22 +176,23 @@ def function_analyses(cfg:StudyConfig, # the study (data, alpha, margin, functio
                       sds:list[dict], # the trained instances
                       seeds:list[int], # their instance seeds (the untrained networks)
                       progress=None, # optional callable(str)
+                      arch:str=DEFAULT_ARCH, # their architecture (an MLP of the family)
                      )->tuple[dict, dict]: # {maps, stitching, interpolation, instances}, raw
     "Maps, stitching and interpolation between the first instances, summarised with tests."
-    k = min(len(sds), cfg.function_instances)
-    sds, untrained = sds[:k], [init_net(s).state_dict() for s in seeds[:k]]
+    k, a = min(len(sds), cfg.function_instances), parse_arch(arch)
+    sds, untrained = sds[:k], [init_net(s, a).state_dict() for s in seeds[:k]]
     (x, y), (xt, yt) = load_mnist(cfg.data, train=True), load_mnist(cfg.data, train=False)
     if progress: progress("maps between instances")
-    half = lambda a, s: {l: v[:, s] for l, v in a.items()}
-    acts = {c: stacked_activations(w, xt)
+    half = lambda acts, s: {l: v[:, s] for l, v in acts.items()}
+    acts = {c: stacked_activations(w, xt, arch=a)
             for c, w in (('trained', sds), ('random_init', untrained))}
-    maps = {c: map_scores(half(a, slice(0, 5000)), half(a, slice(5000, None)))
-            for c, a in acts.items()}
+    maps = {c: map_scores(half(v, slice(0, 5000)), half(v, slice(5000, None)), a.layers[:-1])
+            for c, v in acts.items()}
     if progress: progress("stitching")
-    st = {'trained': stitching(sds, (x, y), (xt, yt)),
-          'random_init': stitching(sds, (x, y), (xt, yt), donors=untrained)}
+    st = {'trained': stitching(sds, (x, y), (xt, yt), arch=a),
+          'random_init': stitching(sds, (x, y), (xt, yt), donors=untrained, arch=a)}
     if progress: progress("interpolation")
-    interp = interpolation(sds, x[:10000], (xt, yt))
+    interp = interpolation(sds, x[:10000], (xt, yt), arch=a)
     summary = dict(instances=k,
                    maps=maps_summary(maps['trained'], maps['random_init'], cfg.alpha, cfg.margin),
                    stitching=stitching_summary(st['trained'], st['random_init'], cfg.alpha),
@@ -221,8 +222,8 @@ def _config(cfg:StudyConfig, wdir:Path, seeds:list, arch:str, skipped:list)->dic
                 arch=arch, **({'skipped': skipped} if skipped else {}))
 
 # %% ../nbs/20_study.ipynb #5b9bb1ec
-FUNCTION_SKIPPED = ("maps, stitching and interpolation between instances: implemented for the "
-                    f"seed's architecture ({DEFAULT_ARCH}) only; not run for this one")
+FUNCTION_SKIPPED = ("maps, stitching and interpolation between instances: implemented for MLPs; "
+                    "not for a CNN")
 
 # %% ../nbs/20_study.ipynb #64670d23
 def _figures(cfg:StudyConfig, report:Report, acts:dict, pv:dict, pms:dict, raw:dict)->list[str]:
@@ -272,10 +273,10 @@ def _run_study(cfg:StudyConfig, overwrite:bool, progress)->Report:
     ctrl, pms = run_controls(acts, sds, seeds, xt[:cfg.images], *which, cfg.alpha, cfg.margin,
                              cfg.rng_seed, Settings(pairwise_cap=cfg.pairwise_cap), str(dev),
                              adjust=False, progress=progress, arch=arch)
-    seed_arch = arch == DEFAULT_ARCH
-    function, raw = (function_analyses(cfg, sds, seeds, progress)
-                     if cfg.controls and cfg.function and seed_arch else (None, {}))
-    skipped = [] if seed_arch or not (cfg.controls and cfg.function) else [FUNCTION_SKIPPED]
+    mlp = parse_arch(arch).kind == 'mlp'
+    function, raw = (function_analyses(cfg, sds, seeds, progress, arch)
+                     if cfg.controls and cfg.function and mlp else (None, {}))
+    skipped = [] if mlp or not (cfg.controls and cfg.function) else [FUNCTION_SKIPPED]
     tests = ctrl.tests() + (function_tests(function) if function else [])
     ctrl.inference['n_tests'] = decide(tests, cfg.alpha)
     wdir = Path(cfg.weights) if cfg.weights else cfg.out/'stored_model_weights'
