@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_sweep.ipynb #4f89b93c
 from __future__ import annotations
-import csv, io, json, math, time
+import csv, io, json, math, os, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -77,10 +77,12 @@ def sweep_cells(cfg:SweepConfig)->list[Cell]:
     return cells + [Cell(base, d) for d in cfg.designs if d != 'seed']
 
 # %% ../nbs/22_sweep.ipynb #f50872c7
-def _compare(cfg:StudyConfig, progress)->dict:
+def _compare(cfg:StudyConfig, progress, trained:dict|None=None)->dict:
     "report.json of a study, run unless its folder holds one made with the same arguments."
     path, run = cfg.out/'report.json', cfg.out/'run.json'
-    args = run_args(cfg) if cfg.weights is None else dict(weights=str(cfg.weights))
+    args = (run_args(cfg) if cfg.weights is None else        # weights: relative, folder can move
+            dict(weights=os.path.relpath(cfg.weights, cfg.out), images=cfg.images,
+                 trained=trained))
     if path.exists() and run.exists() and json.loads(run.read_text()) == args:
         return json.loads(path.read_text())
     if progress: progress(f"{cfg.out}")
@@ -105,7 +107,7 @@ def run_cell(cell:Cell, # the cell
         at = StudyConfig(out/f'epoch_{e:g}', weights=out/'checkpoints'/f'epoch_{e:g}',
                          images=cfg.images, data=cfg.data, device=cfg.device, function=False,
                          pairwise_cap=min(1000, cfg.images))
-        reports[float(e)] = _compare(at, progress)
+        reports[float(e)] = _compare(at, progress, run_args(study))
     return dict(sorted(reports.items()))
 
 # %% ../nbs/22_sweep.ipynb #eded6b46
