@@ -63,8 +63,8 @@ class SweepConfig:
 # %% ../nbs/22_sweep.ipynb #8b0688c8
 LARGE = dict(widths=(4, 8, 16, 32, 64, 128, 256, 512, 1024), instances=10,
              checkpoints=(0, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4),
-             archs=('cnn:8,16', 'cnn:16,32', 'mlp:32,16:relu', 'mlp:32,16:gelu', 'mlp:32,32,16:tanh',
-                    'mlp:32,32,32,16:tanh'))  # the larger grid: SweepConfig(out, **LARGE)
+             archs=('cnn:8,16', 'cnn:16,32', 'mlp:32,16:relu', 'mlp:32,16:gelu',
+                    'mlp:32,32,16:tanh', 'mlp:32,32,32,16:tanh'))  # SweepConfig(out, **LARGE)
 
 # %% ../nbs/22_sweep.ipynb #b35b7cc4
 def sweep_cells(cfg:SweepConfig)->list[Cell]:
@@ -77,38 +77,51 @@ def sweep_cells(cfg:SweepConfig)->list[Cell]:
     return cells + [Cell(base, d) for d in cfg.designs if d != 'seed']
 
 # %% ../nbs/22_sweep.ipynb #f50872c7
-def _compare(cfg:StudyConfig, progress, trained:dict|None=None)->dict:
-    "report.json of a study, run unless its folder holds one made with the same arguments."
-    path, run = cfg.out/'report.json', cfg.out/'run.json'
-    args = (run_args(cfg) if cfg.weights is None else        # weights: relative, folder can move
+def _args(cfg:StudyConfig, trained:dict|None=None)->dict:
+    "What a comparison's run.json records: the study's arguments, or weights, images, training."
+    return (run_args(cfg) if cfg.weights is None else        # weights: relative, folder can move
             dict(weights=os.path.relpath(cfg.weights, cfg.out), images=cfg.images,
                  trained=trained))
-    if path.exists() and run.exists() and json.loads(run.read_text()) == args:
+
+# %% ../nbs/22_sweep.ipynb #6f54e057
+def _cached(cfg:StudyConfig, trained:dict|None=None)->dict|None:
+    "report.json of a comparison already made with the same arguments, else None."
+    path, run = cfg.out/'report.json', cfg.out/'run.json'
+    if path.exists() and run.exists() and json.loads(run.read_text()) == _args(cfg, trained):
         return json.loads(path.read_text())
+
+# %% ../nbs/22_sweep.ipynb #ea8a61eb
+def _compare(cfg:StudyConfig, progress, trained:dict|None=None)->dict:
+    "report.json of a study, run unless its folder holds one made with the same arguments."
+    if (done := _cached(cfg, trained)) is not None: return done
+    path, run, args = cfg.out/'report.json', cfg.out/'run.json', _args(cfg, trained)
     if progress: progress(f"{cfg.out}")
     run_study(cfg, overwrite=True)
     if cfg.weights is not None:
         atomic_write(run, lambda f: f.write(json.dumps(args, indent=2).encode()))
     return json.loads(path.read_text())
 
-# %% ../nbs/22_sweep.ipynb #6f54e057
+# %% ../nbs/22_sweep.ipynb #7c3a45d2
+def _comparisons(cell:Cell, cfg:SweepConfig)->dict[float, tuple[StudyConfig, dict|None]]:
+    "A cell's comparisons: {epoch: (its study, the training's arguments for a checkpoint)}."
+    out = cfg.out/cell.name
+    shared = dict(images=cfg.images, data=cfg.data, device=cfg.device, function=False,
+                  pairwise_cap=min(1000, cfg.images))
+    study = StudyConfig(out, instances=cfg.instances, epochs=cfg.epochs, instance_seed=cfg.seed,
+                        arch=cell.arch, design=cell.design, checkpoints=cell.checkpoints, **shared)
+    at = lambda e: StudyConfig(out/f'epoch_{e:g}', weights=out/'checkpoints'/f'epoch_{e:g}',
+                               **shared)
+    return {float(cfg.epochs): (study, None),
+            **{float(e): (at(e), run_args(study)) for e in cell.checkpoints}}
+
+# %% ../nbs/22_sweep.ipynb #43d23550
 def run_cell(cell:Cell, # the cell
              cfg:SweepConfig, # the sweep's shared settings
              progress=None, # optional callable(str)
             )->dict[float, dict]: # {epoch: report.json's content}
     "One cell: its study at the end of training, and a comparison at each checkpoint."
-    out = cfg.out/cell.name
-    study = StudyConfig(out, instances=cfg.instances, epochs=cfg.epochs, instance_seed=cfg.seed,
-                        images=cfg.images, data=cfg.data, device=cfg.device, function=False,
-                        pairwise_cap=min(1000, cfg.images), arch=cell.arch, design=cell.design,
-                        checkpoints=cell.checkpoints)
-    reports = {float(cfg.epochs): _compare(study, progress)}
-    for e in cell.checkpoints:
-        at = StudyConfig(out/f'epoch_{e:g}', weights=out/'checkpoints'/f'epoch_{e:g}',
-                         images=cfg.images, data=cfg.data, device=cfg.device, function=False,
-                         pairwise_cap=min(1000, cfg.images))
-        reports[float(e)] = _compare(at, progress, run_args(study))
-    return dict(sorted(reports.items()))
+    return dict(sorted((e, _compare(c, progress, t)) for e, (c, t) in
+                       _comparisons(cell, cfg).items()))
 
 # %% ../nbs/22_sweep.ipynb #eded6b46
 COLUMNS = ('cell', 'arch', 'kind', 'width0', 'depth', 'act', 'design', 'epoch', 'instances',
@@ -162,10 +175,11 @@ def plot_series(rows:list[dict], # tidy rows (COLUMNS) of the cells to show
                 layers:tuple|None=None, # lines (default: every hidden layer in the rows)
                 title:str='', # the figure's title
                )->plt.Figure:
-    "Each measure against x: trained twins (mean, 95% CI) and the random-init null (band)."
+    "Each measure against x: trained twins (mean, 95% CI) and the random-init null's CI."
     layers = layers or tuple(dict.fromkeys(r['layer'] for r in rows if r['layer'] != 'output'))
     xs = list(dict.fromkeys(r[x] for r in rows))
-    if all(isinstance(v, (int, float)) for v in xs): xs = sorted(xs)
+    numeric = all(isinstance(v, (int, float)) for v in xs)
+    if numeric: xs = sorted(xs)
     pos, ticks = _axis(xs)
     fig, axs = plt.subplots(1, len(measures), figsize=(4.2*len(measures), 3.4), squeeze=False)
     for ax, m in zip(axs[0], measures):
@@ -173,18 +187,27 @@ def plot_series(rows:list[dict], # tidy rows (COLUMNS) of the cells to show
             get = lambda c: {r[x]: r for r in rows if (r['measure'], r['layer'], r['condition'])
                              == (m, l, c)}
             tr, nu = get('trained'), get('random_init')
-            px = [p for p, v in zip(pos, xs) if v in tr]
+            shift = 0 if numeric else (j - (len(layers) - 1) / 2) * 0.12  # categories: side by side
+            px = [p + shift for p, v in zip(pos, xs) if v in tr]
             t = [tr[v] for v in xs if v in tr]
-            ax.errorbar(px, [r['mean'] for r in t], capsize=3, marker='o', ms=4, color=f'C{j}',
-                        yerr=[[r['mean'] - r['ci_low'] for r in t],
-                              [r['ci_high'] - r['mean'] for r in t]], label=f'{l} trained')
-            n = [(p, nu[v]) for p, v in zip(pos, xs) if v in nu]
-            ax.fill_between([p for p, _ in n], [r['ci_low'] for _, r in n],
-                            [r['ci_high'] for _, r in n], color=f'C{j}', alpha=0.18, lw=0,
-                            label=f'{l} random init')
+            bars = lambda rs: [[r['mean'] - r['ci_low'] for r in rs],
+                               [r['ci_high'] - r['mean'] for r in rs]]
+            ax.errorbar(px, [r['mean'] for r in t], yerr=bars(t), capsize=3, marker='o', ms=4,
+                        color=f'C{j}', ls='-' if numeric else 'none', label=f'{l} trained')
+            n = [(p + shift, nu[v]) for p, v in zip(pos, xs) if v in nu]
+            if numeric:
+                ax.fill_between([p for p, _ in n], [r['ci_low'] for _, r in n],
+                                [r['ci_high'] for _, r in n], color=f'C{j}', alpha=0.18, lw=0,
+                                label=f'{l} random init')
+            else:                                        # no band between unrelated categories
+                ax.errorbar([p for p, _ in n], [r['mean'] for _, r in n],
+                            yerr=bars([r for _, r in n]),
+                            capsize=3, marker='s', ms=4, mfc='white', color=f'C{j}', alpha=0.6,
+                            ls='none', label=f'{l} random init')
         if x == 'width0': ax.set_xscale('log', base=2)
         elif x == 'epoch': ax.set_xscale('symlog', linthresh=0.1)
         ax.set_xticks(pos, ticks, rotation=0 if x in ('width0', 'epoch') else 20)
+        if not numeric: ax.set_xlim(-0.5, len(xs) - 0.5)
         ax.set_title(m, fontsize=10); ax.set_xlabel(x); ax.grid(alpha=0.3)
     axs[0][0].set_ylabel('similarity of trained twins')
     axs[0][-1].legend(fontsize=7, loc='best')
@@ -219,18 +242,22 @@ def run_sweep(cfg:SweepConfig, # the grid
               progress=None, # optional callable(str) told what is running
              )->list[dict]: # the tidy rows written to OUT/sweep.csv
     "Run (or resume) every cell of a sweep; write sweep.csv, sweep.json and the figures."
-    rows, seconds = [], {}
+    rows, seconds, info = [], {}, cfg.out/'sweep.json'
+    before = json.loads(info.read_text()).get('seconds', {}) if info.exists() else {}
     for cell in sweep_cells(cfg):
-        t0 = time.perf_counter()
+        t0, done = time.perf_counter(), all(_cached(c, t) is not None
+                                            for c, t in _comparisons(cell, cfg).values())
         if progress: progress(f"cell {cell.name}")
         for epoch, rep in run_cell(cell, cfg, progress).items():
             rows += report_rows(rep, cell, epoch)
-        seconds[cell.name] = round(time.perf_counter() - t0, 1)
+        seconds[cell.name] = (before[cell.name] if done and cell.name in before   # as computed
+                              else round(time.perf_counter() - t0, 1))
     write_csv(cfg.out/'sweep.csv', rows)
-    info = dict(config={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
-                cells=[asdict(c) | dict(name=c.name) for c in sweep_cells(cfg)], seconds=seconds,
-                figures=_figures(cfg, rows))
-    atomic_write(cfg.out/'sweep.json', lambda f: f.write(json.dumps(info, indent=2).encode()))
+    summary = dict(config={k: (str(v) if isinstance(v, Path) else v)
+                           for k, v in asdict(cfg).items()},
+                   cells=[asdict(c) | dict(name=c.name) for c in sweep_cells(cfg)],
+                   seconds=seconds, figures=_figures(cfg, rows))
+    atomic_write(info, lambda f: f.write(json.dumps(summary, indent=2).encode()))
     return rows
 
 # %% ../nbs/22_sweep.ipynb #8df83785

@@ -97,7 +97,7 @@ def stacked_grads(params:dict[str, Tensor], # {key: [K, ...]} stacked weights of
     a = parse_arch(arch)
     g = out if out is not None else {key: torch.empty_like(p) for key, p in params.items()}
     if a.kind == 'cnn': return _autograd_grads(params, xb, yb, a, g)
-    h, acts, pre = xb, [xb], []                                # forward, keeping what backward needs
+    h, acts, pre = xb, [xb], []                           # forward, keeping what backward needs
     for l in range(len(a.widths)):
         z = _layer(h, params[f'fc{l}.weight'], params[f'fc{l}.bias'])
         acts.append(h := _act(z, a.act)); pre.append(z if a.act == 'gelu' else None)
