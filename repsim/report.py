@@ -13,7 +13,7 @@ from .nulls import CONDITIONS, NULLS
 from .measures import REGISTRY
 from .controls import Controls, PER_INPUT, SIGN_INVARIANT
 from .html import report_html
-from .model import DEFAULT_ARCH
+from .model import DEFAULT_ARCH, ODD, parse_arch
 
 # %% auto #0
 __all__ = ['SEED_TABLE', 'TITLES', 'ARROWS', 'Report', 'fmt', 'seed_table_markdown', 'per_input_markdown', 'measures_markdown', 'positive_control_markdown', 'layer_identification_markdown', 'CAPTURE', 'describe', 'against', 'seed_claims', 'claims_markdown', 'function_claims', 'function_markdown', 'report_markdown', 'write_report', 'render_report']
@@ -224,12 +224,18 @@ def _claim_features(report:Report, layers, established)->dict:
                 evidence='; '.join(evidence))
 
 # %% ../nbs/19_verdict.ipynb #c2e8a5f8
+def _copy(report:Report, sep:str=',')->str:
+    "How the positive control's copy is made: sign flips only where the activation is odd (tanh)."
+    odd = parse_arch(report.config.get('arch', DEFAULT_ARCH)).act in ODD
+    return f"permuted{sep} sign-flipped" if odd else "permuted"
+
+# %% ../nbs/19_verdict.ipynb #18771868
 def _claim_neurons(report:Report, layers)->dict:
     "Claim 4: the instances differ only in which neuron carries the values."
     sig = report.controls.significance['matched_cosine_flip']
     pc = {l: sig[l]['same_function'] for l in layers}
     dirs = {t['direction'] for t in pc.values()}
-    copy = "an instance against its own permuted, sign-flipped copy"
+    copy = f"an instance against its own {_copy(report)} copy"
     evidence = [f"{l}: matched cosine with sign flips {_ci(report, 'matched_cosine_flip', l)} is "
                 + describe(pc[l], copy) for l in layers]
     return dict(claim="The instances differ only in which neuron carries the values",
@@ -347,7 +353,7 @@ def _controls_sections(report:Report)->list[str]:
         "## Every measure, every condition", "", "Mean over pairs [95% instance-level CI].", "",
         measures_markdown(report), "",
         "## The positive control", "",
-        "Each trained instance against itself with its hidden neurons permuted and sign-flipped in "
+        f"Each trained instance against itself with its hidden neurons {_copy(report, ' and')} in "
         "the weights (the same function): a measure that can support \"the same values in other "
         "neurons\" must give 1.", "", positive_control_markdown(report), "",
         "## Layer identification (Kornblith et al. 2019)", "",
