@@ -14,13 +14,15 @@ _API = dict(
     data=('load_mnist', 'data_root', 'test_images'),
     store=('load_instances', 'load_instance'),
     activations=('collect_activations', 'stacked_activations'),
-    model=('Net', 'init_net', 'permute_hidden'),
+    model=('Net', 'init_net', 'permute_hidden', 'Arch', 'parse_arch', 'build', 'MLP', 'CNN'),
+    training=('DESIGNS',),
     stats=('compare_conditions', 'condition_ci', 'holm'),
     nulls=('CONDITIONS',),
     controls=('Controls', 'run_controls'),
     report=('Report',),
     verdict=('seed_claims', 'write_report', 'render_report'),
     study=('StudyConfig', 'run_study'),
+    sweep=('SweepConfig', 'run_sweep', 'sweep_tables'),
 )
 _WHERE = {name: mod for mod, names in _API.items() for name in names}
 __all__ = ['__version__', *_WHERE]

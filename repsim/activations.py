@@ -11,26 +11,27 @@ import torch.nn as nn
 from torch import Tensor
 
 from .core import default_device
-from .model import LAYERS, stack_params, stacked_forward
+from .model import DEFAULT_ARCH, Arch, parse_arch, stack_params, stacked_forward
 
 # %% auto #0
 __all__ = ['stacked_activations', 'collect_activations']
 
 # %% ../nbs/05_activations.ipynb #051710fc
 @torch.no_grad()
-def stacked_activations(state_dicts:list[dict], # K state dicts of Net
+def stacked_activations(state_dicts:list[dict], # K state dicts of one architecture
                         images:Tensor, # [n, 784] inputs
                         device:str='cpu', # where to compute ('auto', 'cpu', 'cuda')
                         chunk:int=10000, # images per forward pass
                         group:int=1024, # instances per stacked pass
-                       )->dict[str, Tensor]: # {layer: [K, n, d]} for hidden0, hidden1, output
+                        arch:str|Arch=DEFAULT_ARCH, # their architecture (see parse_arch)
+                       )->dict[str, Tensor]: # {layer: [K, n, d]}: hidden0, ..., output
     "Activations of every layer of every instance on the same images, batched."
-    dev = default_device(device)
-    out = {l: [] for l in LAYERS}
+    dev, layers = default_device(device), parse_arch(arch).layers
+    out = {l: [] for l in layers}
     for g in range(0, len(state_dicts), group):
         params = {k: v.to(dev) for k, v in stack_params(state_dicts[g:g+group]).items()}
-        per_chunk = [stacked_forward(params, xb.to(dev)) for xb in images.split(chunk)]
-        for l, layer in enumerate(LAYERS):
+        per_chunk = [stacked_forward(params, xb.to(dev), arch) for xb in images.split(chunk)]
+        for l, layer in enumerate(layers):
             out[layer].append(torch.cat([c[l] for c in per_chunk], 1).cpu())
     return {l: torch.cat(v, 0) for l, v in out.items()}
 

@@ -13,7 +13,10 @@ from . import __version__
 from .core import default_device, atomic_write
 from .verdict import render_report
 from .study import StudyConfig, run_study, train_into
+from .model import DEFAULT_ARCH, parse_arch
+from .training import DESIGNS
 from .bench import bench, bench_table
+from .sweep import SweepConfig, LARGE, run_sweep, sweep_cells, sweep_tables
 
 # %% auto #0
 __all__ = ['parser', 'run_command', 'main']
@@ -41,6 +44,46 @@ def _positive(kind):
     return check
 
 # %% ../nbs/23_cli.ipynb #301ee5b2
+def _arch(s):
+    try: return str(parse_arch(s))
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e))
+
+def _epochs(s):
+    try: v = tuple(float(e) for e in s.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated epochs, got {s!r}")
+    if not all(math.isfinite(e) and e >= 0 for e in v):
+        raise argparse.ArgumentTypeError(f"epochs must be 0 or more, got {s}")
+    return v
+
+# %% ../nbs/23_cli.ipynb #240983f6
+def _ints(s):
+    try: return tuple(int(w) for w in s.split(','))
+    except ValueError: raise argparse.ArgumentTypeError(f"expected comma-separated integers, "
+                                                        f"got {s!r}")
+
+# %% ../nbs/23_cli.ipynb #f284c67c
+def _sweep_parser(q:argparse.ArgumentParser):
+    "The options of `repsim sweep`; left out, each takes the default grid's (or --large's) value."
+    add, pos_int = q.add_argument, _positive(int)
+    add('--out', type=Path, default=None,
+        help="the sweep's folder (default: repsim_runs/<timestamp>)")
+    add('--large', action='store_true', help="the larger grid (sweep's LARGE): hours, not minutes")
+    add('--widths', type=_ints, default=None, help="hidden0 widths, e.g. 8,16,32,64,128,256")
+    add('--template', default=None,
+        help="the width series' network, {w} the width: mlp:{w},16:tanh")
+    add('--base', type=_arch, default=None, help="the network followed in training and designs")
+    add('--checkpoints', type=_epochs, default=None, help="the base's training times (epochs)")
+    add('--designs', nargs='*', choices=[d for d in DESIGNS if d != 'seed'], default=None,
+        help="designs of the base besides the seed's")
+    add('--archs', nargs='*', type=_arch, default=None, help="other networks, e.g. cnn:8,16")
+    add('--instances', type=pos_int, default=None, help="instances per cell (default 5)")
+    add('--epochs', type=pos_int, default=None, help="training epochs (default 5)")
+    add('--images', type=pos_int, default=None, help="test images compared (default 1000)")
+    add('--seed', type=int, default=None, help="instance i of every cell has seed SEED+i")
+    _common(q)
+
+# %% ../nbs/23_cli.ipynb #57b92965
 def _common(q:argparse.ArgumentParser, train:bool=False, compare:bool=False):
     "Add the shared options to a command's parser."
     q.add_argument('--data', default=None, help="MNIST folder holding MNIST/raw/*-ubyte (default: "
@@ -59,6 +102,13 @@ def _common(q:argparse.ArgumentParser, train:bool=False, compare:bool=False):
         add('--batch-size', type=pos_int, default=64, help="images per training step")
         add('--chunk', type=pos_int, default=256,
             help="instances trained together in one stacked program")
+        add('--arch', type=_arch, default=DEFAULT_ARCH, help="the network: mlp:W1,W2,...[:ACT] "
+            "(ACT tanh, relu or gelu; the seed's is the default) or cnn:C1,C2 (5x5 stride-2 convs)")
+        add('--design', default='seed', choices=list(DESIGNS), help="which sources of randomness "
+            "vary between instances: both (seed), only the initialisation (init_only: one shared "
+            "data order), only the data order (data_order_only: one shared initialisation)")
+        add('--checkpoints', type=_epochs, default=(), help="also keep the weights at these "
+            "training times, comma-separated epochs (e.g. 0,0.25,1,5), in OUT/checkpoints/")
         add('--overwrite', action='store_true',
             help="replace results in OUT made with other arguments")
     if compare:
@@ -109,6 +159,10 @@ def parser()->argparse.ArgumentParser:
     b.add_argument('--pairwise-cap', type=_positive(int), default=1000,
                    help="images used by the O(n^2) measures (RBF CKA, RSA, mutual kNN)")
     _common(b)
+    _sweep_parser(cmd('sweep', "a grid of studies: width, training time, design, architecture",
+                      "Train and compare K instances per cell of a grid (hidden0 widths, "
+                      "checkpoints in training, randomness designs, other architectures); write "
+                      "OUT/sweep.csv and figures; rerun to resume cell by cell."))
     rp = cmd('report', "re-render report.md from OUT/report.json",
              "Re-render OUT/report.md from OUT/report.json without recomputing.")
     rp.add_argument('out', type=Path, help="run folder holding report.json")
@@ -118,7 +172,8 @@ def parser()->argparse.ArgumentParser:
 def _config(a)->StudyConfig:
     "The study the arguments ask for."
     train = (dict(instances=a.instances, epochs=a.epochs, instance_seed=a.seed, lr=a.lr,
-                  batch_size=a.batch_size, chunk=a.chunk) if a.command == 'run'
+                  batch_size=a.batch_size, chunk=a.chunk, arch=a.arch, design=a.design,
+                  checkpoints=a.checkpoints) if a.command == 'run'
              else dict(weights=a.weights))
     return StudyConfig(a.out, images=a.images, data=a.data, device=a.device, controls=a.controls,
                        alpha=a.alpha, margin=a.margin, **train)
@@ -137,6 +192,19 @@ def _say(report)->None:
               f"{t('sorted_cosine', 'trained'):.3f}, random init "
               f"{t('sorted_cosine', 'random_init'):.3f}")
 
+# %% ../nbs/23_cli.ipynb #65c0dbc3
+def _sweep(a, progress:bool)->int:
+    "`repsim sweep`: the grid, its table and figures; the hidden0 linear CKA per width on stdout."
+    keys = ('widths', 'template', 'base', 'checkpoints', 'designs', 'archs', 'instances', 'epochs',
+            'images', 'seed')
+    kw = dict(LARGE if a.large else {}, **{k: getattr(a, k) for k in keys
+                                           if getattr(a, k) is not None})
+    cfg = SweepConfig(a.out, data=a.data, device=a.device, **kw)
+    rows = run_sweep(cfg, (lambda s: print(f"sweep: {s}", file=sys.stderr)) if progress else None)
+    print(f"{len(sweep_cells(cfg))} cells, {len(rows)} rows; wrote {cfg.out/'sweep.csv'}")
+    print(sweep_tables(rows, cfg))
+    return 0
+
 # %% ../nbs/23_cli.ipynb #0007eae9
 def _bench(a)->int:
     "`repsim bench`: the benchmark's table on stdout, its numbers in OUT/bench.json."
@@ -151,7 +219,7 @@ def _train(a, progress:bool, command:str)->int:
     "`repsim train`: the instances into OUT, under OUT's lock."
     cfg = StudyConfig(a.out, instances=a.instances, epochs=a.epochs, instance_seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, chunk=a.chunk, data=a.data, device=a.device,
-                      controls=False)
+                      controls=False, arch=a.arch, design=a.design, checkpoints=a.checkpoints)
     metas = train_into(cfg, a.overwrite, progress, command)
     acc = [m['test_accuracy'] for m in metas]
     print(f"trained {len(metas)} instances into {a.out/'stored_model_weights'}; test accuracy "
@@ -171,6 +239,7 @@ def run_command(argv:list[str]|None=None, # command-line arguments, without the 
     command = shlex.join(['repsim', *(sys.argv[1:] if argv is None else argv)])  # for a 2nd writer
     if a.command == 'bench': return _bench(a)
     if a.command == 'train': return _train(a, progress, command)
+    if a.command == 'sweep': return _sweep(a, progress)
     cfg = _config(a)
     report = run_study(cfg, getattr(a, 'overwrite', False),
                        (lambda s: print(f"controls: {s}", file=sys.stderr)) if progress else None,

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from .similarity import Prepared, Settings
 from .measures import REGISTRY, NAMES, all_pairs, summarize
+from .model import DEFAULT_ARCH
 from .nulls import CONDITIONS, condition_pairs, null_sources
 from .stats import compare_conditions, condition_ci, holm_decisions
 
@@ -215,13 +216,14 @@ def run_controls(trained:dict[str, Tensor], # {layer: [K, n, d]} trained instanc
                  device:str='cpu', # where to run the untrained networks and the positive control
                  adjust:bool=True, # decide the tests here (False: the caller adjusts them later)
                  progress=None, # optional callable(str) told what is being computed
+                 arch=DEFAULT_ARCH, # the instances' architecture (see the model notebook)
                 )->tuple[Controls, dict]: # the controls, {measure: {layer: {condition: [K, K]}}}
     "Null baselines, the positive control, instance-level tests and layer identification."
     k = next(iter(trained.values())).shape[0]
     if k < 2: raise ValueError(f"controls need at least 2 instances; got {k}")
     only_trained = tuple(conditions) == ('trained',)
     sources = (dict(trained=trained) if only_trained else
-               null_sources(trained, state_dicts, seeds, images, rng_seed, device))
+               null_sources(trained, state_dicts, seeds, images, rng_seed, device, arch))
     layers, cross = list(trained), [m for m in CROSS_LAYER if m in measures]
     kept = {s: {l: Prepared(sources[s][l], settings) for l in layers}
             for s in ('trained', 'random_init') if s in sources and cross}

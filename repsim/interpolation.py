@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor
 import matplotlib.pyplot as plt
 
-from .model import LAYERS, stack_params, permute_hidden
+from .model import (LAYERS, stack_params, permute_hidden, DEFAULT_ARCH, Arch, parse_arch,
+                          ODD, _act)
 from .activations import stacked_activations
 from .measures import match_neurons
 from .stitching import tail_forward
@@ -28,14 +29,16 @@ def align(params_b:dict[str, Tensor], # {key: [P, ...]} stacked weights of the B
           acts_a:dict[str, Tensor], # {layer: [P, n, d]} A's hidden activations (matching images)
           acts_b:dict[str, Tensor], # {layer: [P, n, d]} B's, on the same images
           matching:str, # one of MATCHINGS
+          arch:str|Arch=DEFAULT_ARCH, # the architecture (an MLP; flips only for tanh)
          )->dict[str, Tensor]: # B's weights, hidden neurons matched to A's (the same functions)
     "B's weights permuted (and sign-flipped), layer by layer, onto A's matched neurons."
     if matching not in MATCHINGS:
         raise ValueError(f"unknown matching {matching!r}; choose from {MATCHINGS}")
     if matching == 'none': return params_b
     flip = matching == 'signed_permutation'
-    m = [match_neurons(acts_a[l], acts_b[l], allow_sign_flip=flip) for l in HIDDEN]
-    return permute_hidden(params_b, [p for p, _, _ in m], [s for _, s, _ in m])
+    m = [match_neurons(acts_a[l], acts_b[l], allow_sign_flip=flip)
+         for l in parse_arch(arch).layers[:-1]]
+    return permute_hidden(params_b, [p for p, _, _ in m], [s for _, s, _ in m], arch)
 
 # %% ../nbs/15_interpolation.ipynb #009c7e18
 def _lerp(pa:dict[str, Tensor], pb:dict[str, Tensor], t:Tensor)->dict[str, Tensor]:
@@ -51,6 +54,7 @@ def path_metrics(pa:dict[str, Tensor], # {key: [P, ...]} stacked weights of the 
                  x:Tensor, # [n, 784] images
                  y:Tensor, # [n] labels
                  chunk:int=2500, # images per pass
+                 arch:str|Arch=DEFAULT_ARCH, # the architecture (an MLP of the family)
                 )->dict[str, Tensor]: # {'accuracy', 'loss'}: [P, T] float64; loss: mean CE
     "Accuracy and loss of the networks (1-t) A + t B for every pair and t."
     tail, P, T = _lerp(pa, pb, t), pa['fc0.weight'].shape[0], len(t)
@@ -59,7 +63,8 @@ def path_metrics(pa:dict[str, Tensor], # {key: [P, ...]} stacked weights of the 
         xk = xb.expand(P, *xb.shape)
         za, zb = (torch.baddbmm(p['fc0.bias'][:, None], xk, p['fc0.weight'].mT) for p in (pa, pb))
         z0 = torch.lerp(za[:, None], zb[:, None], t.view(1, -1, 1, 1))          # [P, T, B, d0]
-        z = tail_forward(tail, 'hidden0', torch.tanh(z0).flatten(0, 1))          # [P*T, B, 10]
+        h0 = _act(z0, parse_arch(arch).act).flatten(0, 1)
+        z = tail_forward(tail, 'hidden0', h0, arch)                              # [P*T, B, 10]
         ce = F.cross_entropy(z.flatten(0, 1), yb.repeat(P*T), reduction='none')
         loss += ce.view(P*T, -1).double().sum(1)
         hits += (z.argmax(-1) == yb).double().sum(1)
@@ -80,20 +85,23 @@ def interpolation(state_dicts:list[dict], # K instances
                   match_images:Tensor, # [n_m, 784] images whose activations the matching uses
                   test:tuple[Tensor, Tensor], # ([n, 784] images, [n] labels) for accuracy and loss
                   t:Tensor=torch.linspace(0, 1, 11), # [T] positions on the path
-                  matchings=MATCHINGS, # which versions of B
+                  matchings=None, # which versions of B (default: MATCHINGS; no flips but tanh)
                   chunk:int=16, # pairs evaluated together
+                  arch:str|Arch=DEFAULT_ARCH, # the instances' architecture (an MLP)
                  )->dict: # t [T]; {matching: {accuracy, loss: [K, K, T]; barrier: [K, K]}}
     """Accuracy, loss and barrier on the line between every pair of instances (row A, column B).
     Symmetric: [b, a] is [a, b] with t reversed (barriers equal): each unordered pair twice."""
-    k, T = len(state_dicts), len(t)
-    params, acts = stack_params(state_dicts), stacked_activations(state_dicts, match_images)
+    k, T, a = len(state_dicts), len(t), parse_arch(arch)
+    matchings = matchings or (MATCHINGS if a.act in ODD else MATCHINGS[:2])
+    params = stack_params(state_dicts)
+    acts = stacked_activations(state_dicts, match_images, arch=a)
     nan = lambda: torch.full((k, k, T), float('nan'), dtype=torch.float64)
     out = dict(t=t.clone(), **{m: dict(accuracy=nan(), loss=nan()) for m in matchings})
     for p in torch.combinations(torch.arange(k), 2).split(chunk):
         pa, pb = ({key: v[p[:, i]] for key, v in params.items()} for i in (0, 1))
-        ma, mb = ({l: acts[l][p[:, i]] for l in HIDDEN} for i in (0, 1))
+        ma, mb = ({l: acts[l][p[:, i]] for l in a.layers[:-1]} for i in (0, 1))
         for m in matchings:
-            for key, v in path_metrics(pa, align(pb, ma, mb, m), t, *test).items():
+            for key, v in path_metrics(pa, align(pb, ma, mb, m, a), t, *test, arch=a).items():
                 out[m][key][p[:, 0], p[:, 1]], out[m][key][p[:, 1], p[:, 0]] = v, v.flip(-1)
     for m in matchings: out[m]['barrier'] = barrier(out[m]['loss'], t)
     return out

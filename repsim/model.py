@@ -4,12 +4,17 @@
 
 # %% ../nbs/02_model.ipynb #49fcd3ff
 from __future__ import annotations
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['LAYERS', 'PARAM_KEYS', 'Net', 'init_net', 'stack_params', 'unstack_params', 'stacked_forward', 'permute_hidden']
+__all__ = ['LAYERS', 'ACTIVATIONS', 'GAINS', 'ODD', 'DEFAULT_ARCH', 'PARAM_KEYS', 'Net', 'conv_sides', 'Arch', 'parse_arch',
+           'param_shapes', 'MLP', 'CNN', 'build', 'init_net', 'stack_params', 'unstack_params', 'stacked_forward',
+           'permute_hidden']
 
 # %% ../nbs/02_model.ipynb #83388818
 LAYERS = ('hidden0', 'hidden1', 'output')
@@ -40,31 +45,153 @@ class Net(nn.Module):
         a1 = self.tanh(self.fc1(a0))
         return a0, a1, self.fc2(a1)
 
+# %% ../nbs/02_model.ipynb #982805c2
+ACTIVATIONS = {'tanh': nn.Tanh, 'relu': nn.ReLU, 'gelu': nn.GELU}  # activation name -> module
+GAINS = {'tanh': 5/3, 'relu': 2**0.5, 'gelu': 2**0.5}  # Xavier gain per activation
+ODD = ('tanh',)  # activations with f(-z) = -f(z): a neuron's sign flip is a symmetry
+DEFAULT_ARCH = 'mlp:32,16:tanh'  # the seed's network
+
+# %% ../nbs/02_model.ipynb #749941a2
+def conv_sides(n:int, # conv layers
+              )->list[int]: # the side of each conv layer's output (28 -> 14 -> 7 -> 4)
+    "Side lengths of the CNN's feature maps: each 5x5 conv with stride 2 and padding 2 halves it."
+    sides = [28]
+    for _ in range(n): sides.append((sides[-1] + 1) // 2)
+    return sides[1:]
+
+# %% ../nbs/02_model.ipynb #55d9e64c
+@dataclass(frozen=True)
+class Arch:
+    "A member of the model family; `str(arch)` is its spec."
+    kind:str='mlp' # 'mlp' or 'cnn'
+    widths:tuple=(32, 16) # hidden widths (mlp) or channels of the conv layers (cnn)
+    act:str='tanh' # activation: tanh, relu or gelu
+
+    def __str__(self): return f"{self.kind}:{','.join(map(str, self.widths))}:{self.act}"
+    @property
+    def layers(self)->tuple: # the recorded layers, in forward order
+        return tuple(f'hidden{l}' for l in range(len(self.widths))) + ('output',)
+    @property
+    def dims(self)->tuple: # units per recorded layer
+        if self.kind == 'mlp': return (*self.widths, 10)
+        return (*(c * s * s for c, s in zip(self.widths, conv_sides(len(self.widths)))), 10)
+
+# %% ../nbs/02_model.ipynb #cda19f6e
+def parse_arch(spec:str|Arch, # 'mlp:32,16:tanh', 'cnn:8,16' (activation tanh if left out), or an Arch
+              )->Arch:
+    "The architecture a spec names, validated."
+    if isinstance(spec, Arch): spec = str(spec)
+    if not isinstance(spec, str): raise TypeError(f"an architecture spec is a string; got {spec!r}")
+    parts, form = spec.strip().split(':'), "KIND:W1,W2,...[:ACT], e.g. mlp:32,16:tanh or cnn:8,16"
+    if not 2 <= len(parts) <= 3 or parts[0] not in ('mlp', 'cnn'):
+        raise ValueError(f"architecture {spec!r}: expected {form} with KIND mlp or cnn")
+    try: widths = tuple(int(w) for w in parts[1].split(','))
+    except ValueError: raise ValueError(f"architecture {spec!r}: widths {parts[1]!r} are not "
+                                        f"comma-separated integers ({form})") from None
+    act = parts[2] if len(parts) == 3 else 'tanh'
+    if min(widths) < 1: raise ValueError(f"architecture {spec!r}: widths must be at least 1")
+    if act not in ACTIVATIONS:
+        raise ValueError(f"architecture {spec!r}: unknown activation {act!r}; choose from "
+                         f"{', '.join(ACTIVATIONS)}")
+    if parts[0] == 'cnn' and len(widths) > 3:
+        raise ValueError(f"architecture {spec!r}: a cnn has 1 to 3 conv layers (28 -> 14 -> 7 -> 4)")
+    return Arch(parts[0], widths, act)
+
+# %% ../nbs/02_model.ipynb #a8c66cc7
+def param_shapes(arch:str|Arch, # the architecture
+                )->dict[str, tuple]: # {state dict key: shape}, in the state dict's order
+    "The shape of every parameter of an architecture."
+    a = parse_arch(arch)
+    if a.kind == 'mlp':
+        s = (784, *a.widths, 10)
+        return {f'fc{l}.{p}': (s[l + 1], s[l]) if p == 'weight' else (s[l + 1],)
+                for l in range(len(s) - 1) for p in ('weight', 'bias')}
+    c = (1, *a.widths)
+    out = {f'conv{l}.{p}': (c[l + 1], c[l], 5, 5) if p == 'weight' else (c[l + 1],)
+           for l in range(len(a.widths)) for p in ('weight', 'bias')}
+    return dict(out, **{'fc.weight': (10, a.dims[-2]), 'fc.bias': (10,)})
+
+# %% ../nbs/02_model.ipynb #b8225afd
+def _xavier(layers:list[nn.Module], act:str):
+    "Xavier-uniform weights with the activation's gain, in order (biases keep torch's default)."
+    for m in layers: nn.init.xavier_uniform_(m.weight, gain=GAINS[act])
+
+class MLP(nn.Module):
+    "An MLP of any hidden widths with one activation; `forward` returns every layer, logits last."
+    def __init__(self, widths:tuple=(32, 16), # hidden layer widths
+                 act:str='tanh', # activation: tanh, relu or gelu
+                 input_size:int=784, out_size:int=10, # flattened input and logits
+                ):
+        super().__init__()
+        s, self.act = (input_size, *widths, out_size), act
+        for l in range(len(s) - 1): setattr(self, f'fc{l}', nn.Linear(s[l], s[l + 1]))
+        setattr(self, act, ACTIVATIONS[act]())
+        _xavier([getattr(self, f'fc{l}') for l in range(len(s) - 1)], act)
+
+    def forward(self, x:Tensor, # [B, input_size] flattened images
+               )->tuple[Tensor, ...]: # ([B, w_0], ..., [B, w_last], [B, out_size])
+        f, h, out = getattr(self, self.act), x, []
+        for l in range(len(self._modules) - 2): out.append(h := f(getattr(self, f'fc{l}')(h)))
+        return *out, getattr(self, f'fc{len(out)}')(h)
+
+# %% ../nbs/02_model.ipynb #7438e267
+class CNN(nn.Module):
+    "5x5 stride-2 conv layers with one activation, then a linear head; `forward` returns every layer."
+    def __init__(self, channels:tuple=(8, 16), # channels of the conv layers
+                 act:str='tanh', # activation: tanh, relu or gelu
+                 out_size:int=10, # logits
+                ):
+        super().__init__()
+        c, self.act = (1, *channels), act
+        for l in range(len(channels)): setattr(self, f'conv{l}', nn.Conv2d(c[l], c[l + 1], 5, 2, 2))
+        self.fc = nn.Linear(channels[-1] * conv_sides(len(channels))[-1] ** 2, out_size)
+        setattr(self, act, ACTIVATIONS[act]())
+        _xavier([getattr(self, f'conv{l}') for l in range(len(channels))] + [self.fc], act)
+
+    def forward(self, x:Tensor, # [B, 784] flattened images
+               )->tuple[Tensor, ...]: # ([B, C_0*H_0*W_0], ..., [B, out_size])
+        f, h, out = getattr(self, self.act), x.reshape(-1, 1, 28, 28), []
+        for l in range(len(self._modules) - 2):
+            h = f(getattr(self, f'conv{l}')(h)); out.append(h.flatten(1))
+        return *out, self.fc(h.flatten(1))
+
+# %% ../nbs/02_model.ipynb #f26a13c2
+def build(arch:str|Arch=DEFAULT_ARCH, # the architecture
+         )->nn.Module:
+    "A freshly initialised network of an architecture (from torch's current random state)."
+    a = parse_arch(arch)
+    if a == Arch(): return Net()
+    return MLP(a.widths, a.act) if a.kind == 'mlp' else CNN(a.widths, a.act)
+
 # %% ../nbs/02_model.ipynb #5dd8ed19
 def init_net(seed:int, # instance seed: fixes the initial weights completely
-             **kwargs, # layer sizes passed on to Net
-            )->Net:
-    "A freshly initialised `Net` whose weights depend only on `seed`."
+             arch:str|Arch=DEFAULT_ARCH, # the architecture (see parse_arch)
+             **kwargs, # layer sizes passed on to Net (the default architecture only)
+            )->nn.Module:
+    "A freshly initialised network whose weights depend only on `seed` (and the architecture)."
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return Net(**kwargs)
+        return Net(**kwargs) if kwargs else build(arch)
 
 # %% ../nbs/02_model.ipynb #11cc2249
 PARAM_KEYS = ('fc0.weight', 'fc0.bias', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias')
 
 # %% ../nbs/02_model.ipynb #78d92b8c
-def stack_params(state_dicts:list[dict], # K state dicts of Net
-                )->dict[str, Tensor]: # {key: [K, ...]} stacked weights
+def stack_params(state_dicts:list[dict], # K state dicts of one architecture
+                )->dict[str, Tensor]: # {key: [K, ...]} stacked weights, in the first one's key order
     "Stack K instances' weights along a new leading dimension."
     if not state_dicts: raise ValueError("need at least one state dict to stack")
-    return {k: torch.stack([sd[k] for sd in state_dicts]) for k in PARAM_KEYS}
+    keys = list(state_dicts[0])
+    if any(list(sd) != keys for sd in state_dicts):
+        raise ValueError("the state dicts to stack have different keys: one architecture only")
+    return {k: torch.stack([sd[k] for sd in state_dicts]) for k in keys}
 
 # %% ../nbs/02_model.ipynb #e936abf6
 def unstack_params(params:dict[str, Tensor], # {key: [K, ...]} stacked weights
                   )->list[dict[str, Tensor]]: # K plain state dicts, on the CPU
     "Split stacked weights back into independent per-instance state dicts."
-    k = params[PARAM_KEYS[0]].shape[0]
-    return [{key: params[key][i].detach().cpu().clone() for key in PARAM_KEYS} for i in range(k)]
+    k = next(iter(params.values())).shape[0]
+    return [{key: v[i].detach().cpu().clone() for key, v in params.items()} for i in range(k)]
 
 # %% ../nbs/02_model.ipynb #419b6b51
 def _layer(x:Tensor, w:Tensor, b:Tensor)->Tensor:
@@ -72,36 +199,83 @@ def _layer(x:Tensor, w:Tensor, b:Tensor)->Tensor:
     return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
 
 # %% ../nbs/02_model.ipynb #d0fd029a
+def _act(z:Tensor, act:str)->Tensor:
+    "An activation by name: tanh, relu or gelu."
+    return torch.tanh(z) if act == 'tanh' else torch.relu(z) if act == 'relu' else F.gelu(z)
+
+# %% ../nbs/02_model.ipynb #da0a8655
+def _cnn_forward(params:dict[str, Tensor], # stacked weights of K CNNs
+                 x:Tensor, # [K, B, 784] one batch per instance
+                 a:Arch, # the architecture
+                )->tuple[Tensor, ...]: # ([K, B, C_0*H_0*W_0], ..., [K, B, 10])
+    "Every layer of K stacked CNNs, one grouped convolution per conv layer."
+    k, b = x.shape[:2]
+    h, out = x.transpose(0, 1).reshape(b, k, 28, 28), []
+    for l in range(len(a.widths)):
+        w, bias = params[f'conv{l}.weight'], params[f'conv{l}.bias']        # [K, C, C_in, 5, 5]
+        h = _act(F.conv2d(h, w.flatten(0, 1), bias.flatten(), 2, 2, 1, k), a.act)
+        out.append(h.reshape(b, k, -1).transpose(0, 1))                     # [K, B, C*H*W]
+    return *out, _layer(out[-1], params['fc.weight'], params['fc.bias'])
+
+# %% ../nbs/02_model.ipynb #97cbddb5
 def stacked_forward(params:dict[str, Tensor], # {key: [K, ...]} stacked weights of K instances
                     x:Tensor, # [B, 784] one batch for all, or [K, B, 784] one batch per instance
-                   )->tuple[Tensor, Tensor, Tensor]: # ([K, B, h0], [K, B, h1], [K, B, out])
-    "Forward pass of K stacked instances at once: the same function as K separate `Net`s."
-    k = params['fc0.weight'].shape[0]
+                    arch:str|Arch=DEFAULT_ARCH, # their architecture
+                   )->tuple[Tensor, ...]: # every layer, [K, B, d]: ([K, B, h0], [K, B, h1], ...)
+    "Forward pass of K stacked instances at once: the same function as K separate networks."
+    a = parse_arch(arch)
+    if {k: tuple(v.shape[1:]) for k, v in params.items()} != param_shapes(a):
+        raise ValueError(f"the stacked weights are not those of {a} (keys and shapes differ); "
+                         f"pass the architecture they were made with")
+    k = next(iter(params.values())).shape[0]
     if x.ndim == 2: x = x.expand(k, *x.shape)
-    a0 = torch.tanh(_layer(x, params['fc0.weight'], params['fc0.bias']))
-    a1 = torch.tanh(_layer(a0, params['fc1.weight'], params['fc1.bias']))
-    return a0, a1, _layer(a1, params['fc2.weight'], params['fc2.bias'])
+    if a.kind == 'cnn': return _cnn_forward(params, x, a)
+    out, h = [], x
+    for l in range(len(a.widths)):
+        out.append(h := _act(_layer(h, params[f'fc{l}.weight'], params[f'fc{l}.bias']), a.act))
+    return *out, _layer(h, params[f'fc{len(out)}.weight'], params[f'fc{len(out)}.bias'])
 
-# %% ../nbs/02_model.ipynb #cb4707a0
-def permute_hidden(params:dict[str, Tensor], # weights of Net: a state dict, or stacked [K, ...]
+# %% ../nbs/02_model.ipynb #3993daca
+def _reindex(t:Tensor, # a weight tensor, [...] or stacked [K, ...]
+             p:Tensor, s:Tensor, # [d] or [K, d]: new order and signs along the axis
+             dim:int, # the axis, counted from the end
+            )->Tensor:
+    "t with its entries along dim taken in the order p and multiplied by s."
+    pos = t.ndim + dim
+    shape = (*p.shape[:-1], *[1] * (pos - p.ndim + 1), p.shape[-1], *[1] * (-dim - 1))
+    return t.take_along_dim(p.reshape(shape), pos) * s.reshape(shape)
+
+# %% ../nbs/02_model.ipynb #414d191b
+def permute_hidden(params:dict[str, Tensor], # weights of an MLP or CNN: a state dict, or stacked
                    perms:list[Tensor], # per layer, [d_l] or [K, d_l]: new j = old perms[l][j]
                    signs:list[Tensor]|None=None, # per layer [d_l] or [K, d_l]: +1 or -1 (None: +1)
+                   arch:str|Arch|None=None, # if given, flips are refused for a non-odd activation
                   )->dict[str, Tensor]: # the transformed weights (new tensors), same keys, shapes
-    "Reorder and sign-flip hidden neurons so that the network computes exactly the same function."
-    n_hidden = sum(k.endswith('.weight') for k in params) - 1
+    "Reorder and sign-flip hidden neurons (CNN: channels): exactly the same function."
+    cnn = 'conv0.weight' in params
+    pre = 'conv' if cnn else 'fc'
+    n_hidden = sum(k.startswith(pre) and k.endswith('.weight') for k in params) - (not cnn)
     if len(perms) != n_hidden or (signs is not None and len(signs) != len(perms)):
         raise ValueError(f"need one permutation (and one sign vector) per hidden layer: "
                          f"{n_hidden}; got {len(perms)}")
+    a = None if arch is None else parse_arch(arch)
+    if a and a.act not in ODD and signs is not None and any((torch.as_tensor(s) != 1).any() for s in signs):
+        raise ValueError(f"sign flips are symmetries only of an odd activation ({', '.join(ODD)}); "
+                         f"{a} has {a.act}: pass signs=None")
     out = {k: v.clone() for k, v in params.items()}
     for l, p in enumerate(perms):
-        w, b, w_next = f'fc{l}.weight', f'fc{l}.bias', f'fc{l+1}.weight'
+        w, b = f'{pre}{l}.weight', f'{pre}{l}.bias'
         p = torch.as_tensor(p, device=out[w].device).long()
         ident = torch.arange(p.shape[-1], device=p.device).expand_as(p)
         if not torch.equal(p.sort(-1).values, ident):
             raise ValueError(f"perms[{l}] is not a permutation of 0..{p.shape[-1] - 1}")
         s = torch.ones(p.shape, dtype=out[w].dtype, device=p.device) if signs is None else \
             torch.as_tensor(signs[l], dtype=out[w].dtype, device=p.device)
-        out[w] = out[w].take_along_dim(p[..., :, None], -2) * s[..., :, None]      # rows: into it
-        out[b] = out[b].take_along_dim(p, -1) * s
-        out[w_next] = out[w_next].take_along_dim(p[..., None, :], -1) * s[..., None, :]  # out
+        out[w], out[b] = _reindex(out[w], p, s, -4 if cnn else -2), _reindex(out[b], p, s, -1)
+        if not cnn or l + 1 < n_hidden:                            # the next layer's inputs
+            nxt = f'{pre}{l + 1}.weight'
+            out[nxt] = _reindex(out[nxt], p, s, -3 if cnn else -1)
+        else:                                                      # the head's columns, per channel
+            fw = out['fc.weight']
+            out['fc.weight'] = _reindex(fw.unflatten(-1, (p.shape[-1], -1)), p, s, -2).flatten(-2)
     return out

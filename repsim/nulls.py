@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .model import init_net, stack_params, unstack_params, permute_hidden
+from .model import (init_net, stack_params, unstack_params, permute_hidden, DEFAULT_ARCH,
+                          Arch, parse_arch, ODD)
 from .activations import stacked_activations
 
 # %% auto #0
@@ -88,16 +89,17 @@ def neuron_shuffle(x:Tensor, # [K, n, d] one layer's trained activations
     return x.gather(1, order)
 
 # %% ../nbs/11_nulls.ipynb #cb176e3a
-def same_function_copies(state_dicts:list[dict], # K trained instances' weights (Net state dicts)
+def same_function_copies(state_dicts:list[dict], # K trained instances' weights, one architecture
                          generator:torch.Generator, # random source
+                         arch:str|Arch=DEFAULT_ARCH, # their architecture
                         )->list[dict]: # K copies: the same functions, hidden neurons permuted
-    "Each instance with its hidden neurons randomly reordered and sign-flipped."
-    p = stack_params(state_dicts)
+    "Each instance with its hidden neurons (CNN: channels) reordered, sign-flipped if tanh."
+    p, a = stack_params(state_dicts), parse_arch(arch)
     k = len(state_dicts)
-    widths = [p[f'fc{l}.bias'].shape[1] for l in range(len(p) // 2 - 1)]     # hidden layer sizes
-    perms = [torch.rand(k, d, generator=generator).argsort(1) for d in widths]
-    signs = [torch.randint(0, 2, (k, d), generator=generator) * 2. - 1 for d in widths]
-    return unstack_params(permute_hidden(p, perms, signs))
+    perms = [torch.rand(k, d, generator=generator).argsort(1) for d in a.widths]
+    signs = ([torch.randint(0, 2, (k, d), generator=generator) * 2. - 1 for d in a.widths]
+             if a.act in ODD else None)                       # a flip is a symmetry of tanh only
+    return unstack_params(permute_hidden(p, perms, signs, a))
 
 # %% ../nbs/11_nulls.ipynb #5aac6f76
 def null_sources(trained:dict[str, Tensor], # {layer: [K, n, d]} trained instances' activations
@@ -106,6 +108,7 @@ def null_sources(trained:dict[str, Tensor], # {layer: [K, n, d]} trained instanc
                  images:Tensor, # [n, 784] the images the activations were recorded on
                  rng_seed:int=0, # seed of the nulls' own randomness
                  device:str='cpu', # where to run the untrained networks and the copies
+                 arch:str|Arch=DEFAULT_ARCH, # the instances' architecture
                 )->dict: # {source: {layer: [K, n, d]}} for every source of a condition; 'perm' [n]
     "The activations of every condition's A and B sides."
     k, n = next(iter(trained.values())).shape[:2]
@@ -113,11 +116,12 @@ def null_sources(trained:dict[str, Tensor], # {layer: [K, n, d]} trained instanc
         raise ValueError(f"got {k} instances on {n} images but {len(seeds)} seeds, "
                          f"{len(state_dicts)} weights and {len(images)} images")
     g = torch.Generator().manual_seed(rng_seed)
-    untrained = [init_net(s).state_dict() for s in seeds]
+    untrained = [init_net(s, arch).state_dict() for s in seeds]
     out = dict(trained=trained, synthetic={l: synthetic(x, g) for l, x in trained.items()},
                perm=derangement(n, g))
     out.update(mismatched={l: x[:, out['perm']] for l, x in trained.items()},
                neuron_shuffle={l: neuron_shuffle(x, g) for l, x in trained.items()},
-               random_init=stacked_activations(untrained, images, device))
-    out['same_function'] = stacked_activations(same_function_copies(state_dicts, g), images, device)
+               random_init=stacked_activations(untrained, images, device, arch=arch))
+    copies = same_function_copies(state_dicts, g, arch)
+    out['same_function'] = stacked_activations(copies, images, device, arch=arch)
     return out

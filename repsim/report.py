@@ -9,10 +9,12 @@ from dataclasses import dataclass, field, fields, asdict
 from .nulls import CONDITIONS
 from .measures import REGISTRY
 from .controls import Controls, PER_INPUT, SIGN_INVARIANT
+from .model import DEFAULT_ARCH, ODD, parse_arch
 
 # %% auto #0
 __all__ = ['SEED_TABLE', 'TITLES', 'ARROWS', 'Report', 'fmt', 'seed_table_markdown', 'per_input_markdown', 'measures_markdown',
-           'positive_control_markdown', 'layer_identification_markdown']
+           'positive_control_markdown', 'layer_identification_markdown', 'instances_markdown', 'hidden_layers',
+           'positive_copy', 'setup_markdown']
 
 # %% ../nbs/19_report.ipynb #5d5225c3
 @dataclass
@@ -58,11 +60,12 @@ def seed_table_markdown(report:Report)->str:
     "The seed's table, with this run's seed pair and all pairs beside the published numbers."
     sp, pi = report.seed_pair, report.controls.per_input
     n_pairs = report.controls.conditions['trained']['n_pairs']
+    seed_net = report.config.get('arch', DEFAULT_ARCH) == DEFAULT_ARCH   # published: this net only
     rows = ['| layer | source | ' + ' | '.join(TITLES[m] for m in PER_INPUT) + ' |',
             '|---|---|' + '---|' * len(PER_INPUT)]
     for l, d in report.layer_sizes.items():
         seed = ' | '.join(f"{SEED_TABLE[l][m][0]:.3f} ± {SEED_TABLE[l][m][1]:.3f}"
-                          if l in SEED_TABLE else 'not measured' for m in PER_INPUT)
+                          if l in SEED_TABLE and seed_net else 'not measured' for m in PER_INPUT)
         rows += [f"| {l} ({d}) | seed, published (0 vs 4) | {seed} |",
                  f"| {l} ({d}) | this run, {sp['a']} vs {sp['b']} | "
                  + ' | '.join(fmt(sp['measures'][m][l]) for m in PER_INPUT) + ' |',
@@ -134,3 +137,33 @@ def layer_identification_markdown(report:Report)->str:
                     f"{per} | {r['random_init']['accuracy']:.2f} | {r['constant']:.2f} | "
                     f"{r['vs_random_init']['direction']} | {r['vs_constant']['direction']} |")
     return '\n'.join(rows)
+
+# %% ../nbs/19_report.ipynb #171aacca
+def instances_markdown(report:Report)->list[str]: # Markdown lines of a table
+    "Each instance with its seed and test accuracy."
+    rows = ["| instance | seed | test accuracy |", "|---|---|---|"]
+    acc = lambda i: (f"{i['test_accuracy']:.4f}" if i.get('test_accuracy') is not None
+                     else 'not recorded')
+    return rows + [f"| {i['name']} | {i.get('seed', '')} | {acc(i)} |" for i in report.instances]
+
+# %% ../nbs/19_report.ipynb #7c8246f9
+def hidden_layers(report:Report)->tuple: # the recorded layers but the output, in forward order
+    "The hidden layers of the report's network."
+    return tuple(l for l in report.layer_sizes if l != 'output')
+
+# %% ../nbs/19_report.ipynb #c130b285
+def positive_copy(report:Report, sep:str=',')->str:
+    "How the positive control's copy is made: sign flips only where the activation is odd (tanh)."
+    odd = parse_arch(report.config.get('arch', DEFAULT_ARCH)).act in ODD
+    return f"permuted{sep} sign-flipped" if odd else "permuted"
+
+# %% ../nbs/19_report.ipynb #2b09d9a8
+def setup_markdown(report:Report)->list[str]: # Markdown lines, none for the seed's setup
+    "The architecture and design, where they are not the seed's; what was not run, and why."
+    c = report.config
+    arch, design = c.get('arch', DEFAULT_ARCH), c.get('design', 'seed')
+    out = [] if (arch, design) == (DEFAULT_ARCH, 'seed') else [
+        f"Architecture {arch}, randomness design {design!r} (the seed's: {DEFAULT_ARCH}, 'seed').",
+        ""]
+    skipped = [f"Not run: {s}." for s in c.get('skipped', [])]
+    return out + skipped + ([""] if skipped else [])

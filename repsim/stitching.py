@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 import matplotlib.pyplot as plt
 
-from .model import LAYERS, stack_params
+from .model import stack_params, DEFAULT_ARCH, Arch, parse_arch, _act
 from .activations import stacked_activations
 from .training import accuracy
 from .maps import FAMILIES, apply_map, pair_maps
@@ -24,13 +24,17 @@ __all__ = ['STITCHES', 'tail_forward', 'stitch_accuracy', 'StitchRecipe', 'train
 def tail_forward(params:dict[str, Tensor], # {key: [P, ...]} stacked weights of the finishers
                  layer:str, # the hidden layer the activations stand in for: 'hidden0' or 'hidden1'
                  h:Tensor, # [P, n, d] activations of that layer (one set per network)
+                 arch:str|Arch=DEFAULT_ARCH, # the networks' architecture (an MLP)
                 )->Tensor: # [P, n, 10] logits
     "The stacked networks' forward pass after `layer`, starting from given activations."
-    if layer not in LAYERS[:-1]:
-        raise ValueError(f"stitching needs a hidden layer, one of {LAYERS[:-1]}; got {layer!r}")
-    for i in range(LAYERS.index(layer) + 1, len(LAYERS)):
+    a = parse_arch(arch)
+    if a.kind != 'mlp': raise ValueError(f"stitching runs MLPs' later layers; {a} is a {a.kind}")
+    layers = a.layers
+    if layer not in layers[:-1]:
+        raise ValueError(f"stitching needs a hidden layer, one of {layers[:-1]}; got {layer!r}")
+    for i in range(layers.index(layer) + 1, len(layers)):
         h = torch.baddbmm(params[f'fc{i}.bias'][:, None], h, params[f'fc{i}.weight'].mT)
-        if i < len(LAYERS) - 1: h = torch.tanh(h)
+        if i < len(layers) - 1: h = _act(h, a.act)
     return h
 
 # %% ../nbs/14_stitching.ipynb #acfcfd10
@@ -42,6 +46,7 @@ def stitch_accuracy(params:dict[str, Tensor], # {key: [K, ...]} the K instances'
                     h:Tensor, # [K, n, d] the donors' activations of layer on the scoring images
                     y:Tensor, # [n] their labels
                     chunk:int=64, # pairs per batch
+                    arch:str|Arch=DEFAULT_ARCH, # the instances' architecture (an MLP)
                    )->Tensor: # [K, K] float64 accuracy of B's tail on A's mapped activations
     "Test accuracy of every stitched pair (row A donates activations, column B finishes)."
     k = h.shape[0]
@@ -49,7 +54,7 @@ def stitch_accuracy(params:dict[str, Tensor], # {key: [K, ...]} the K instances'
     for q in W.flatten(-2).isfinite().all(-1).nonzero().split(chunk):
         a, b = q[:, 0], q[:, 1]
         z = tail_forward({key: v[b] for key, v in params.items()}, layer,
-                         apply_map(W[a, b].to(h.dtype), c[a, b].to(h.dtype), h[a]))
+                         apply_map(W[a, b].to(h.dtype), c[a, b].to(h.dtype), h[a]), arch)
         acc[a, b] = (z.argmax(-1) == y).double().mean(-1)
     return acc
 
@@ -69,14 +74,15 @@ class StitchRecipe:
 
 # %% ../nbs/14_stitching.ipynb #64cf8709
 def _fit_stitches(tails:dict[str, Tensor], layer:str, h:Tensor, a:Tensor, y:Tensor,
-                  W:Tensor, c:Tensor, recipe:StitchRecipe)->tuple[Tensor, Tensor]:
+                  W:Tensor, c:Tensor, recipe:StitchRecipe,
+                  arch=DEFAULT_ARCH)->tuple[Tensor, Tensor]:
     "Train P stitches (W [P, d, d], c [P, d]) from donors a [P] into tails [P, ...]."
     W, c = W.to(h.dtype).clone().requires_grad_(), c.to(h.dtype).clone().requires_grad_()
     opt = torch.optim.Adam([W, c], lr=recipe.lr)
     gen = torch.Generator().manual_seed(recipe.seed)
     for _ in range(recipe.epochs):
         for idx in torch.randperm(h.shape[1], generator=gen).split(recipe.batch_size):
-            z = tail_forward(tails, layer, apply_map(W, c, h[:, idx][a]))       # [P, B, 10]
+            z = tail_forward(tails, layer, apply_map(W, c, h[:, idx][a]), arch)  # [P, B, 10]
             ce = F.cross_entropy(z.flatten(0, 1), y[idx].repeat(len(a)), reduction='sum')
             loss = ce / len(idx)                                                # sum of pair means
             opt.zero_grad(); loss.backward(); opt.step()
@@ -91,13 +97,14 @@ def train_stitch(params:dict[str, Tensor], # {key: [K, ...]} the K finishing ins
                  c0:Tensor, # [K, K, d]
                  recipe:StitchRecipe=StitchRecipe(), # optimizer and schedule
                  chunk:int=512, # pairs trained together (the result does not depend on it)
+                 arch:str|Arch=DEFAULT_ARCH, # the instances' architecture (an MLP)
                 )->tuple[Tensor, Tensor]: # W [K, K, d, d], c [K, K, d]: trained (NaN: not)
     "Train an affine stitching layer for every pair on B's task loss, pairs batched together."
     Wt, ct = torch.full_like(W0, float('nan')), torch.full_like(c0, float('nan'))
     for q in W0.flatten(-2).isfinite().all(-1).nonzero().split(chunk):
         a, b = q[:, 0], q[:, 1]
         tails = {key: v[b] for key, v in params.items()}
-        W, c = _fit_stitches(tails, layer, h, a, y, W0[a, b], c0[a, b], recipe)
+        W, c = _fit_stitches(tails, layer, h, a, y, W0[a, b], c0[a, b], recipe, arch)
         Wt[a, b], ct[a, b] = W.to(W0.dtype), c.to(c0.dtype)
     return Wt, ct
 
@@ -107,21 +114,24 @@ STITCHES = (*FAMILIES, 'trained_stitch')
 def stitching(state_dicts:list[dict], # K trained instances: the networks that finish (columns)
               train:tuple[Tensor, Tensor], # ([N, 784] training images, [N] labels): fit the maps
               test:tuple[Tensor, Tensor], # ([n, 784] test images, [n] labels): score
-              layers=('hidden0', 'hidden1'), # which hidden layers to stitch
+              layers=None, # which hidden layers to stitch (default: all)
               n_fit:int=10000, # training images the map families are fitted on (the first n_fit)
               recipe:StitchRecipe|None=StitchRecipe(), # the trained stitch's recipe; None: skip it
               donors:list[dict]|None=None, # K instances stitched in (rows); default state_dicts
+              arch:str|Arch=DEFAULT_ARCH, # the instances' architecture (an MLP of the family)
              )->dict: # {layer: {'own', *STITCHES: [K, K] test accuracy}}; own: B's, in column B
     "Test accuracy of B's network fed with A's mapped activations, per pair, map and layer."
     if donors is not None and len(donors) != len(state_dicts):
         raise ValueError(f"need one donor per instance: {len(state_dicts)} instances, "
                          f"{len(donors)} donors")
     params, k = stack_params(state_dicts), len(state_dicts)
+    layers = layers or parse_arch(arch).layers[:-1]
     (x, y), (xt, yt) = train, test
-    tr, te = stacked_activations(state_dicts, x), stacked_activations(state_dicts, xt)
+    acts = lambda sds, images: stacked_activations(sds, images, arch=arch)
+    tr, te = acts(state_dicts, x), acts(state_dicts, xt)
     if donors is None: dtr, dte = tr, te
-    else: dtr, dte = stacked_activations(donors, x), stacked_activations(donors, xt)
-    own = accuracy(state_dicts, xt, yt)[None, :].expand(k, k)
+    else: dtr, dte = acts(donors, x), acts(donors, xt)
+    own = accuracy(state_dicts, xt, yt, arch=arch)[None, :].expand(k, k)
     own = own.masked_fill(torch.eye(k, dtype=torch.bool), float('nan'))
     out = {}
     for layer in layers:
@@ -129,8 +139,10 @@ def stitching(state_dicts:list[dict], # K trained instances: the networks that f
         maps = {f: pair_maps(fit(dtr), f, y=fit(tr)) for f in FAMILIES}
         if recipe is not None:
             init = maps['affine']
-            maps['trained_stitch'] = train_stitch(params, layer, dtr[layer], y, *init, recipe)
-        out[layer] = dict(own=own.clone(), **{f: stitch_accuracy(params, layer, *m, dte[layer], yt)
+            maps['trained_stitch'] = train_stitch(params, layer, dtr[layer], y, *init, recipe,
+                                                  arch=arch)
+        out[layer] = dict(own=own.clone(), **{f: stitch_accuracy(params, layer, *m, dte[layer], yt,
+                                                                 arch=arch)
                                               for f, m in maps.items()})
     return out
 

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from .core import atomic_write, sha256, versions
-from .model import Net, PARAM_KEYS
+from .model import DEFAULT_ARCH, Arch, parse_arch, param_shapes
 
 # %% auto #0
 __all__ = ['save_instance', 'load_instance', 'instance_files', 'load_instances']
@@ -34,15 +34,19 @@ def save_instance(weights_dir:str|Path, # folder of the checkpoints (OUT/stored_
 # %% ../nbs/03_store.ipynb #e59a8ffd
 def load_instance(path:str|Path, # a model_inst_{i} weights file
                   check_sha:bool=True, # verify the SHA-256 recorded in the JSON beside it, if any
-                 )->dict[str, Tensor]: # the state dict, validated against Net
-    "Load one stored instance, refusing anything that is not a valid `Net` state dict."
+                  arch:str|Arch|None=None, # expected architecture; None: as recorded, else the seed's
+                 )->dict[str, Tensor]: # the state dict, validated against the architecture
+    "Load one stored instance, refusing anything that is not a valid state dict of its architecture."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such weights file")
-    meta_path = path.with_name(path.name + '.json')
-    if check_sha and meta_path.exists():
-        try: want = json.loads(meta_path.read_text()).get('sha256')
+    meta_path, meta = path.with_name(path.name + '.json'), {}
+    if meta_path.exists():
+        try: meta = json.loads(meta_path.read_text())
         except json.JSONDecodeError as e:
             raise ValueError(f"{meta_path}: metadata is not valid JSON ({e})") from None
+    a = parse_arch(arch or meta.get('arch', DEFAULT_ARCH))
+    if check_sha and meta:
+        want = meta.get('sha256')
         if want and sha256(path) != want:
             raise ValueError(f"{path}: SHA-256 does not match {meta_path.name}; the file is "
                              f"corrupt or was changed")
@@ -50,17 +54,17 @@ def load_instance(path:str|Path, # a model_inst_{i} weights file
     except Exception as e:
         raise ValueError(f"{path}: not a readable torch state dict ({type(e).__name__}: "
                          f"{str(e).splitlines()[0][:200]})") from None
-    ref = Net().state_dict()
+    ref = param_shapes(a)
     if not isinstance(sd, dict) or set(sd) != set(ref):
         got = sorted(sd) if isinstance(sd, dict) else type(sd).__name__
-        raise ValueError(f"{path}: expected the keys {list(ref)} of repsim's Net; got {got}")
-    for k, v in ref.items():
-        if not isinstance(sd[k], Tensor) or sd[k].shape != v.shape:
+        raise ValueError(f"{path}: expected the keys {list(ref)} of {a}; got {got}")
+    for k, shape in ref.items():
+        if not isinstance(sd[k], Tensor) or tuple(sd[k].shape) != shape:
             raise ValueError(f"{path}: {k} has shape {tuple(getattr(sd[k], 'shape', ()))}, "
-                             f"expected {tuple(v.shape)} (a different architecture)")
+                             f"expected {shape} (a different architecture than {a})")
         if not torch.isfinite(sd[k]).all():
             raise ValueError(f"{path}: {k} contains NaN or infinite weights")
-    return {k: sd[k].float() for k in PARAM_KEYS}
+    return {k: sd[k].float() for k in ref}
 
 # %% ../nbs/03_store.ipynb #26014036
 def instance_files(weights_dir:str|Path, # folder holding model_inst_{i} files
@@ -84,13 +88,18 @@ def load_instances(weights_dir:str|Path, # folder holding model_inst_{i} files
 # %% ../nbs/03_store.ipynb #4afd3735
 def _complete(weights_dir:Path, i:int, seed:int,
               recipe, # the training recipe, a dataclass (training's Recipe)
+              arch:str|Arch=DEFAULT_ARCH, # the architecture
+              seeds:tuple|None=None, # (init_seed, order_seed); None: both the instance's seed
              )->dict|None:
-    "The stored metadata of instance i if complete, valid and made with this seed and recipe."
+    "The stored metadata of instance i if complete, valid and made with these seeds, recipe, arch."
     meta_path = weights_dir/f'model_inst_{i}.json'
     if not meta_path.exists(): return None
     try:
         meta = json.loads(meta_path.read_text())
         if meta.get('seed') != seed or meta.get('recipe') != asdict(recipe): return None
-        load_instance(weights_dir/f'model_inst_{i}')
+        if meta.get('arch', DEFAULT_ARCH) != str(parse_arch(arch)): return None
+        if (meta.get('init_seed', seed), meta.get('order_seed', seed)) != (seeds or (seed, seed)):
+            return None
+        load_instance(weights_dir/f'model_inst_{i}', arch=arch)
         return meta
     except (ValueError, FileNotFoundError): return None

@@ -11,12 +11,12 @@ from pathlib import Path
 from .core import default_device, atomic_write, lock_out
 from .data import load_mnist
 from .store import load_instance, instance_files
-from .training import Recipe, train_instances, accuracy
+from .training import Recipe, train_instances, accuracy, DESIGNS
 from .activations import stacked_activations
 from .similarity import Settings
 from .measures import NAMES
 from .nulls import CONDITIONS
-from .model import init_net
+from .model import init_net, DEFAULT_ARCH, parse_arch
 from .controls import run_controls, decide, pair_values, seed_pair_index, PER_INPUT
 from .maps import map_scores, maps_summary, plot_map_scores
 from .stitching import stitching, stitching_summary, plot_stitching
@@ -28,8 +28,8 @@ from .report import Report
 from .verdict import write_report
 
 # %% auto #0
-__all__ = ['StudyConfig', 'claim_out', 'run_args', 'study_instances', 'train_into', 'function_analyses', 'function_tests',
-           'run_study']
+__all__ = ['FUNCTION_SKIPPED', 'StudyConfig', 'claim_out', 'run_args', 'study_instances', 'study_arch', 'train_into',
+           'function_analyses', 'function_tests', 'run_study']
 
 # %% ../nbs/20_study.ipynb #bd51952d
 @dataclass
@@ -53,9 +53,18 @@ class StudyConfig:
     rng_seed:int=0 # seed of the nulls' randomness
     pairwise_cap:int=1000 # inputs used by the O(n^2) measures (RBF CKA, RSA, mutual kNN)
     chunk:int=256 # instances trained together in one stacked program
+    arch:str=DEFAULT_ARCH # the architecture (see parse_arch); with weights, as they record it
+    design:str='seed' # which sources of randomness vary between instances (training's DESIGNS)
+    checkpoints:tuple=() # also keep the weights at these epochs (OUT/checkpoints/epoch_{e})
 
     def __post_init__(self):
-        self.out = Path(self.out)
+        self.out, self.arch = Path(self.out), str(parse_arch(self.arch))
+        if self.design not in DESIGNS:
+            raise ValueError(f"unknown design {self.design!r}; choose from {', '.join(DESIGNS)}")
+        self.checkpoints = tuple(sorted(float(c) for c in self.checkpoints))
+        if any(not 0 <= c <= self.epochs for c in self.checkpoints):
+            raise ValueError(f"checkpoints must lie between 0 and {self.epochs} epochs; "
+                             f"got {list(self.checkpoints)}")
         if self.weights is None and self.instances < 2:
             raise ValueError(f"a study compares instances pairwise: it needs at least 2 instances; "
                              f"got {self.instances}")
@@ -106,8 +115,10 @@ def claim_out(out:Path, # run folder
 # %% ../nbs/20_study.ipynb #050d0dff
 def run_args(cfg:StudyConfig)->dict:
     "The arguments that define a run's results (recorded in OUT/run.json)."
+    family = dict(arch=cfg.arch, design=cfg.design, checkpoints=list(cfg.checkpoints))
+    default = dict(arch=DEFAULT_ARCH, design='seed', checkpoints=[])
     return dict(instances=cfg.instances, seed=cfg.instance_seed, recipe=asdict(cfg.recipe),
-                images=cfg.images)
+                images=cfg.images, **{k: v for k, v in family.items() if v != default[k]})
 
 # %% ../nbs/20_study.ipynb #5d0b31bf
 def study_instances(cfg:StudyConfig, # the study
@@ -118,7 +129,8 @@ def study_instances(cfg:StudyConfig, # the study
     if cfg.weights is None:
         claim_out(cfg.out, run_args(cfg), overwrite)
         metas = train_instances(cfg.out, cfg.instances, cfg.instance_seed, cfg.recipe, cfg.data,
-                                cfg.device, cfg.chunk, progress)
+                                cfg.device, cfg.chunk, progress, cfg.arch, cfg.design,
+                                cfg.checkpoints)
         files = [cfg.out/'stored_model_weights'/m['name'] for m in metas]
     else: files = instance_files(cfg.weights)
     if len(files) < 2:
@@ -127,7 +139,25 @@ def study_instances(cfg:StudyConfig, # the study
     def seed(p):
         meta = p.with_name(p.name + '.json')
         return json.loads(meta.read_text()).get('seed') if meta.exists() else None
-    return [p.name for p in files], [load_instance(p) for p in files], [seed(p) for p in files]
+    arch = study_arch(cfg)
+    return ([p.name for p in files], [load_instance(p, arch=arch) for p in files],
+            [seed(p) for p in files])
+
+# %% ../nbs/20_study.ipynb #6b9f66cf
+def study_arch(cfg:StudyConfig)->str:
+    "The architecture of the study's instances (see parse_arch)."
+    if cfg.weights is None: return cfg.arch
+    def rec(p):
+        meta = p.with_name(p.name + '.json')
+        return json.loads(meta.read_text()).get('arch', DEFAULT_ARCH) if meta.exists() else None
+    found = {r for r in map(rec, instance_files(cfg.weights)) if r is not None} or {cfg.arch}
+    if len(found) > 1:
+        raise ValueError(f"{cfg.weights} holds instances of different architectures "
+                         f"({', '.join(sorted(found))}): compare one architecture at a time")
+    arch = found.pop()
+    if cfg.arch != DEFAULT_ARCH and cfg.arch != str(parse_arch(arch)):
+        raise ValueError(f"{cfg.weights} holds {arch} instances, not {cfg.arch}")
+    return str(parse_arch(arch))
 
 # %% ../nbs/20_study.ipynb #b7f510eb
 def train_into(cfg:StudyConfig, # the instances to train (instances, epochs, seed, recipe, chunk)
@@ -139,29 +169,31 @@ def train_into(cfg:StudyConfig, # the instances to train (instances, epochs, see
     with lock_out(cfg.out, command):
         claim_out(cfg.out, {k: v for k, v in run_args(cfg).items() if k != 'images'}, overwrite)
         return train_instances(cfg.out, cfg.instances, cfg.instance_seed, cfg.recipe, cfg.data,
-                               cfg.device, cfg.chunk, progress)
+                               cfg.device, cfg.chunk, progress, cfg.arch, cfg.design,
+                               cfg.checkpoints)
 
 # %% ../nbs/20_study.ipynb #21dfcd92
 def function_analyses(cfg:StudyConfig, # the study (data, alpha, margin, function_instances)
                       sds:list[dict], # the trained instances
                       seeds:list[int], # their instance seeds (the untrained networks)
                       progress=None, # optional callable(str)
+                      arch:str=DEFAULT_ARCH, # their architecture (an MLP of the family)
                      )->tuple[dict, dict]: # {maps, stitching, interpolation, instances}, raw
     "Maps, stitching and interpolation between the first instances, summarised with tests."
-    k = min(len(sds), cfg.function_instances)
-    sds, untrained = sds[:k], [init_net(s).state_dict() for s in seeds[:k]]
+    k, a = min(len(sds), cfg.function_instances), parse_arch(arch)
+    sds, untrained = sds[:k], [init_net(s, a).state_dict() for s in seeds[:k]]
     (x, y), (xt, yt) = load_mnist(cfg.data, train=True), load_mnist(cfg.data, train=False)
     if progress: progress("maps between instances")
-    half = lambda a, s: {l: v[:, s] for l, v in a.items()}
-    acts = {c: stacked_activations(w, xt)
+    half = lambda acts, s: {l: v[:, s] for l, v in acts.items()}
+    acts = {c: stacked_activations(w, xt, arch=a)
             for c, w in (('trained', sds), ('random_init', untrained))}
-    maps = {c: map_scores(half(a, slice(0, 5000)), half(a, slice(5000, None)))
-            for c, a in acts.items()}
+    maps = {c: map_scores(half(v, slice(0, 5000)), half(v, slice(5000, None)), a.layers[:-1])
+            for c, v in acts.items()}
     if progress: progress("stitching")
-    st = {'trained': stitching(sds, (x, y), (xt, yt)),
-          'random_init': stitching(sds, (x, y), (xt, yt), donors=untrained)}
+    st = {'trained': stitching(sds, (x, y), (xt, yt), arch=a),
+          'random_init': stitching(sds, (x, y), (xt, yt), donors=untrained, arch=a)}
     if progress: progress("interpolation")
-    interp = interpolation(sds, x[:10000], (xt, yt))
+    interp = interpolation(sds, x[:10000], (xt, yt), arch=a)
     summary = dict(instances=k,
                    maps=maps_summary(maps['trained'], maps['random_init'], cfg.alpha, cfg.margin),
                    stitching=stitching_summary(st['trained'], st['random_init'], cfg.alpha),
@@ -177,26 +209,31 @@ def function_tests(function:dict, # from function_analyses
             + list(function['interpolation']['tests'].values()))
 
 # %% ../nbs/20_study.ipynb #8e2daefc
-def _config(cfg:StudyConfig, wdir:Path, seeds:list)->dict:
+def _config(cfg:StudyConfig, wdir:Path, seeds:list, arch:str, skipped:list)->dict:
     "The settings report.json records."
     keep = ['images', 'device', 'controls', 'alpha', 'margin', 'rng_seed', 'pairwise_cap',
             'function', 'function_instances']
     if cfg.weights is None:
-        keep = ['instances', 'epochs', 'instance_seed', 'lr', 'batch_size'] + keep
+        keep = ['instances', 'epochs', 'instance_seed', 'lr', 'batch_size', 'design',
+                'checkpoints'] + keep
     c = {k: v for k, v in asdict(cfg).items() if k in keep}
     try: wdir = wdir.resolve().relative_to(cfg.out.resolve())   # inside OUT: relative, reruns equal
     except ValueError: pass
-    return dict(c, device=str(default_device(cfg.device)), weights=str(wdir), instance_seeds=seeds)
+    return dict(c, device=str(default_device(cfg.device)), weights=str(wdir), instance_seeds=seeds,
+                arch=arch, **({'skipped': skipped} if skipped else {}))
+
+# %% ../nbs/20_study.ipynb #5b9bb1ec
+FUNCTION_SKIPPED = ("maps, stitching and interpolation between instances: implemented for MLPs; "
+                    "not for a CNN")
 
 # %% ../nbs/20_study.ipynb #64670d23
 def _figures(cfg:StudyConfig, report:Report, acts:dict, pv:dict, pms:dict, raw:dict)->list[str]:
     "Every figure of the report, saved under OUT/figures: the controls', the seed's, function's."
     sp, out, c = report.seed_pair, cfg.out, report.controls
-    names = [i['name'] for i in report.instances]
+    names, hidden = [i['name'] for i in report.instances], [l for l in acts if l != 'output']
     figs = []
     if c.significance:
         short = [n.removeprefix('model_') for n in names]
-        hidden = [l for l in acts if l != 'output']
         figs += [save_fig(plot_null_bands(c.measures, list(acts)), out, 'null_bands'),
                  save_fig(plot_null_hists(c.histograms, layers=hidden), out, 'null_hists'),
                  save_fig(plot_cross_layer(c.cross_layer, c.layer_identification), out,
@@ -206,7 +243,8 @@ def _figures(cfg:StudyConfig, report:Report, acts:dict, pv:dict, pms:dict, raw:d
     vals = {m: {l: v['values'] for l, v in ls.items()} for m, ls in pv.items()}
     title = f"{sp['a']} vs {sp['b']}: raw vs sorted similarity per image"
     figs += [save_fig(plot_similarity_hists(vals, title), out, 'similarity_hist_seed_pair'),
-             save_fig(plot_sorted_profiles(acts, names=names), out, 'sorted_profiles'),
+             save_fig(plot_sorted_profiles(acts, names=names, layers=hidden), out,
+                      'sorted_profiles'),
              save_fig(plot_accuracy(report.instances), out, 'accuracy')]
     if not raw: return figs
     return figs + [save_fig(plot_map_scores(raw['maps']), out, 'maps'),
@@ -227,23 +265,25 @@ def _run_study(cfg:StudyConfig, overwrite:bool, progress)->Report:
     names, sds, recorded = study_instances(cfg, overwrite, progress is not None)
     seeds = [s if s is not None else i for i, s in enumerate(recorded)]    # unknown: its position
     xt, yt = load_mnist(cfg.data, train=False)
-    dev = default_device(cfg.device)
-    accs = accuracy(sds, xt, yt, dev).tolist()
-    acts = stacked_activations(sds, xt[:cfg.images], str(dev))
+    dev, arch = default_device(cfg.device), study_arch(cfg)
+    accs = accuracy(sds, xt, yt, dev, arch=arch).tolist()
+    acts = stacked_activations(sds, xt[:cfg.images], str(dev), arch=arch)
     a, b = seed_pair_index(len(sds))
     pv = pair_values(acts, a, b)
     which = (tuple(CONDITIONS), NAMES) if cfg.controls else (('trained',), PER_INPUT)
     ctrl, pms = run_controls(acts, sds, seeds, xt[:cfg.images], *which, cfg.alpha, cfg.margin,
                              cfg.rng_seed, Settings(pairwise_cap=cfg.pairwise_cap), str(dev),
-                             adjust=False, progress=progress)
-    function, raw = (function_analyses(cfg, sds, seeds, progress)
-                     if cfg.controls and cfg.function else (None, {}))
+                             adjust=False, progress=progress, arch=arch)
+    mlp = parse_arch(arch).kind == 'mlp'
+    function, raw = (function_analyses(cfg, sds, seeds, progress, arch)
+                     if cfg.controls and cfg.function and mlp else (None, {}))
+    skipped = [] if mlp or not (cfg.controls and cfg.function) else [FUNCTION_SKIPPED]
     tests = ctrl.tests() + (function_tests(function) if function else [])
     ctrl.inference['n_tests'] = decide(tests, cfg.alpha)
     wdir = Path(cfg.weights) if cfg.weights else cfg.out/'stored_model_weights'
     seed_pair = dict(a=names[a], b=names[b], measures={m: {l: v['summary'] for l, v in ls.items()}
                                                         for m, ls in pv.items()})
-    report = Report(config=_config(cfg, wdir, seeds),
+    report = Report(config=_config(cfg, wdir, seeds, arch, skipped),
                     layer_sizes={l: x.shape[-1] for l, x in acts.items()},
                     instances=[dict(name=n, seed=s, test_accuracy=x)
                                for n, s, x in zip(names, recorded, accs)],

@@ -16,11 +16,13 @@ from tqdm import tqdm
 
 from .core import default_device
 from .data import load_mnist
-from .model import init_net, stack_params, unstack_params, stacked_forward, PARAM_KEYS
+from .model import (init_net, stack_params, unstack_params, stacked_forward, PARAM_KEYS,
+                          DEFAULT_ARCH, Arch, parse_arch, _layer, _act)
 from .store import save_instance, _complete
 
 # %% auto #0
-__all__ = ['ADAM_BLOCK', 'Recipe', 'data_order', 'stacked_grads', 'train_stacked', 'accuracy', 'train_instances']
+__all__ = ['ADAM_BLOCK', 'DESIGNS', 'Recipe', 'data_order', 'stacked_grads', 'train_stacked', 'accuracy', 'design_seeds',
+           'train_instances']
 
 # %% ../nbs/04_training.ipynb #e2ecc6bf
 @dataclass(frozen=True)
@@ -63,21 +65,52 @@ def data_order(seeds:list[int], # one seed per instance
     return keys.argsort(dim=1)
 
 # %% ../nbs/04_training.ipynb #8f7bf159
+def _dact(a:Tensor, # [K, B, d] a hidden layer's activations
+          z:Tensor|None, # [K, B, d] its pre-activations (needed for gelu only)
+          act:str, # the activation
+         )->Tensor: # [K, B, d] the activation's derivative at z
+    "f'(z) from what the forward pass kept: tanh' = 1 - a^2, relu' = [a > 0], gelu' = Phi + z phi."
+    if act == 'tanh': return 1 - a*a
+    if act == 'relu': return (a > 0).to(a.dtype)
+    return torch.special.ndtr(z) + z * torch.exp(-z*z/2) * (2 * math.pi) ** -0.5
+
+# %% ../nbs/04_training.ipynb #62ecc3a5
+def _autograd_grads(params:dict[str, Tensor], xb:Tensor, yb:Tensor, a:Arch,
+                    g:dict[str, Tensor])->dict[str, Tensor]:
+    "Each instance's gradient by autograd through the stacked forward pass, written into g."
+    with torch.enable_grad():
+        p = {k: v.detach().requires_grad_() for k, v in params.items()}
+        z = stacked_forward(p, xb, a)[-1]
+        loss = F.cross_entropy(z.flatten(0, 1), yb.flatten(), reduction='sum') / xb.shape[1]
+        for (k, t), gk in zip(g.items(), torch.autograd.grad(loss, [p[k] for k in g])): t.copy_(gk)
+    return g
+
+# %% ../nbs/04_training.ipynb #563a54c0
 @torch.no_grad()
 def stacked_grads(params:dict[str, Tensor], # {key: [K, ...]} stacked weights of K instances
                   xb:Tensor, # [K, B, 784] one batch of images per instance
                   yb:Tensor, # [K, B] their labels
                   out:dict[str, Tensor]|None=None, # buffers shaped like params to write into
+                  arch:str|Arch=DEFAULT_ARCH, # their architecture (an MLP is written out)
                  )->dict[str, Tensor]: # {key: [K, ...]} gradient of each instance's mean loss
-    "Backpropagation through K stacked `Net`s, written out: autograd's gradient, without autograd."
+    "Backpropagation through K stacked MLPs, written out: autograd's gradient, without autograd."
+    a = parse_arch(arch)
     g = out if out is not None else {key: torch.empty_like(p) for key, p in params.items()}
-    a0, a1, z2 = stacked_forward(params, xb)                   # [K, B, 32], [K, B, 16], [K, B, 10]
-    d2 = z2.softmax(-1).sub_(F.one_hot(yb, z2.shape[-1])).div_(xb.shape[1])   # dL/dz2 [K, B, 10]
-    d1 = torch.bmm(d2, params['fc2.weight']).mul_(1 - a1*a1)                  # dL/dz1 [K, B, 16]
-    d0 = torch.bmm(d1, params['fc1.weight']).mul_(1 - a0*a0)                  # dL/dz0 [K, B, 32]
-    for layer, d, a in (('fc2', d2, a1), ('fc1', d1, a0), ('fc0', d0, xb)):
-        torch.bmm(d.mT, a, out=g[f'{layer}.weight'])                          # [K, out, in]
-        torch.sum(d, 1, out=g[f'{layer}.bias'])                               # [K, out]
+    if a.kind == 'cnn': return _autograd_grads(params, xb, yb, a, g)
+    h, acts, pre = xb, [xb], []                           # forward, keeping what backward needs
+    for l in range(len(a.widths)):
+        z = _layer(h, params[f'fc{l}.weight'], params[f'fc{l}.bias'])
+        acts.append(h := _act(z, a.act)); pre.append(z if a.act == 'gelu' else None)
+    top = len(a.widths)
+    z = _layer(h, params[f'fc{top}.weight'], params[f'fc{top}.bias'])          # logits [K, B, 10]
+    d = z.softmax(-1).sub_(F.one_hot(yb, z.shape[-1])).div_(xb.shape[1])       # dL/dz_top
+    ds = [d]
+    for l in range(top - 1, -1, -1):                                           # dL/dz_l
+        ds.append(d := torch.bmm(d, params[f'fc{l + 1}.weight']).mul_(_dact(acts[l + 1], pre[l],
+                                                                              a.act)))
+    for l, d in zip(range(top, -1, -1), ds):
+        torch.bmm(d.mT, acts[l], out=g[f'fc{l}.weight'])                       # [K, out, in]
+        torch.sum(d, 1, out=g[f'fc{l}.bias'])                                  # [K, out]
     return g
 
 # %% ../nbs/04_training.ipynb #8fcffa2f
@@ -121,53 +154,104 @@ def _blocked(stacked:dict[str, Tensor], # {key: [K, ...]} stacked tensors
 
 
 # %% ../nbs/04_training.ipynb #711977bc
-def train_stacked(seeds:list[int], # one seed per instance
+def _checkpoint_steps(checkpoints:list[float], # training times in epochs
+                      steps:int, # steps per epoch
+                      epochs:int, # epochs of the recipe
+                     )->dict[int, float]: # {step after which to keep weights: its epoch}
+    "The training steps at which the checkpoints fall."
+    bad = [c for c in checkpoints if not 0 <= c <= epochs]
+    if bad: raise ValueError(f"checkpoints {bad} lie outside the training, 0 to {epochs} epochs")
+    return {round(c * steps): float(c) for c in sorted(checkpoints)}
+
+# %% ../nbs/04_training.ipynb #57c35d2b
+def train_stacked(seeds:list[int], # one seed per instance: its initial weights (and data order)
                   x:Tensor, # [N, 784] training images: floats in [0, 1], or uint8 pixels 0..255
                   y:Tensor, # [N] training labels
                   recipe:Recipe=Recipe(), # how to train
                   device:str|torch.device='cpu', # where to train
                   progress:bool=True, # show a progress bar
+                  arch:str|Arch=DEFAULT_ARCH, # the architecture
+                  order_seeds:list[int]|None=None, # seeds of the data orders (None: seeds)
+                  checkpoints:list[float]=(), # epochs at which to call on_checkpoint
+                  on_checkpoint=None, # callable(epoch, [state dict per seed]) at each checkpoint
                  )->list[dict[str, Tensor]]: # one trained state dict per seed, on the CPU
     "Train one instance per seed, all at once as one stacked network."
-    n_seeds, n, bs = len(seeds), len(x), recipe.batch_size
-    if n_seeds == 1: seeds = seeds * 2              # a lone GEMM is threaded inside (see above)
-    k = len(seeds)
-    stacked = stack_params([init_net(s).state_dict() for s in seeds])
+    n_seeds, n, bs, a = len(seeds), len(x), recipe.batch_size, parse_arch(arch)
+    order_seeds = list(seeds if order_seeds is None else order_seeds)
+    if len(order_seeds) != n_seeds:
+        raise ValueError(f"need one order seed per instance: {n_seeds}; got {len(order_seeds)}")
+    if n_seeds == 1: seeds, order_seeds = seeds * 2, order_seeds * 2   # see the lone GEMM above
+    k, steps = len(seeds), -(-n // bs)
+    keep = _checkpoint_steps(checkpoints, steps, recipe.epochs)
+    stacked = stack_params([init_net(s, a).state_dict() for s in seeds])
     params, p_bufs = _blocked({key: p.to(device) for key, p in stacked.items()})
     grads, g_bufs = _blocked({key: torch.zeros_like(p) for key, p in params.items()})  # gradients
     adam_step = _adam(p_bufs, recipe.lr)                              # Adam sees whole blocks only
     x, y = x.to(device), y.to(device)
-    steps = -(-n // bs)
+    snap = lambda t: on_checkpoint(keep[t], unstack_params(params)[:n_seeds]) if t in keep else None
     bar = tqdm(total=recipe.epochs*steps, desc=f"training {n_seeds} instance{'s'*(n_seeds>1)}",
                disable=not progress, unit='step')
+    snap(t := 0)
     for epoch in range(recipe.epochs):
-        order = data_order(seeds, epoch, n, device)                 # [K, N]
+        order = data_order(order_seeds, epoch, n, device)           # [K, N]
         for idx in order.split(bs, dim=1):                          # [K, B] image indices
             flat = idx.reshape(-1)                                  # index_select: fast row gather
             xb = x.index_select(0, flat)                            # [K*B, 784]
             if xb.dtype == torch.uint8: xb = xb.float().div_(255)   # exactly as load_mnist scales
             stacked_grads(params, xb.view(k, -1, x.shape[1]), y.index_select(0, flat).view(k, -1),
-                          out=grads)
+                          out=grads, arch=a)
             adam_step(g_bufs)
-            bar.update()
+            bar.update(); snap(t := t + 1)
     bar.close()
     return unstack_params(params)[:n_seeds]
 
 # %% ../nbs/04_training.ipynb #b4e55708
 @torch.no_grad()
-def accuracy(state_dicts:list[dict], # K state dicts of Net
+def accuracy(state_dicts:list[dict], # K state dicts of one architecture
              x:Tensor, # [N, 784] images
              y:Tensor, # [N] labels
              device:str|torch.device='cpu', # where to evaluate
              chunk:int=10000, # images per forward pass
+             arch:str|Arch=DEFAULT_ARCH, # their architecture
             )->Tensor: # [K] fraction of images classified correctly, per instance
     "Classification accuracy of each instance."
     params = {k: v.to(device) for k, v in stack_params(state_dicts).items()}
-    hits = sum((stacked_forward(params, xb.to(device))[2].argmax(-1) == yb.to(device)).sum(1).cpu()
+    logits = lambda xb: stacked_forward(params, xb.to(device), arch)[-1]
+    hits = sum((logits(xb).argmax(-1) == yb.to(device)).sum(1).cpu()
                for xb, yb in zip(x.split(chunk), y.split(chunk)))
     return hits.double() / len(x)
 
 # %% ../nbs/04_training.ipynb #49df8da8
+DESIGNS = {'seed': "each instance its own initialisation and data order (the seed's design)",
+           'init_only': "instances differ in initialisation only; all share one data order",
+           'data_order_only': "instances differ in data order only; all share one initialisation"}
+
+# %% ../nbs/04_training.ipynb #b3d0e747
+def design_seeds(design:str, # one of DESIGNS
+                 seed:int, # the run's first seed
+                 i:int, # the instance
+                )->tuple[int, int]: # (initialisation seed, data-order seed)
+    "Which seeds instance i's initial weights and data order come from, in a design."
+    if design not in DESIGNS:
+        raise ValueError(f"unknown design {design!r}; choose from {', '.join(DESIGNS)}")
+    own = seed + i
+    return {'seed': (own, own), 'init_only': (own, seed), 'data_order_only': (seed, own)}[design]
+
+# %% ../nbs/04_training.ipynb #5c8d7a0d
+def _ckpt_dir(out:str|Path, epoch:float)->Path:
+    "Where the checkpoint at a training time is stored: OUT/checkpoints/epoch_{epoch}."
+    return Path(out)/'checkpoints'/f'epoch_{epoch:g}'
+
+# %% ../nbs/04_training.ipynb #3aa5fa3c
+def _store(weights_dir:Path, idx:list[int], sds:list[dict], metas:list[dict], test:tuple,
+           dev, arch:Arch, **extra)->list[dict]:
+    "Store trained instances with their test accuracy; return their stored metadata."
+    accs = accuracy(sds, *test, dev, arch=arch).tolist()
+    for i, sd, meta, acc in zip(idx, sds, metas, accs):
+        save_instance(weights_dir, i, sd, dict(meta, test_accuracy=acc, **extra))
+    return [json.loads((weights_dir/f'model_inst_{i}.json').read_text()) for i in idx]
+
+# %% ../nbs/04_training.ipynb #46c54e09
 def train_instances(out:str|Path, # run folder; weights go to OUT/stored_model_weights
                     n_instances:int=5, # how many instances
                     seed:int=0, # instance i has seed seed+i
@@ -176,31 +260,36 @@ def train_instances(out:str|Path, # run folder; weights go to OUT/stored_model_w
                     device:str='auto', # 'auto', 'cpu' or 'cuda'
                     chunk:int=256, # instances trained together in one stacked program
                     progress:bool=True, # progress bars
+                    arch:str|Arch=DEFAULT_ARCH, # the architecture (see parse_arch)
+                    design:str='seed', # which sources of randomness vary (see DESIGNS)
+                    checkpoints:list[float]=(), # also keep weights at these epochs
                    )->list[dict]: # per-instance metadata: name, seed, test_accuracy, ...
     "Train (or resume) N instances and store each as the seed's state dict plus metadata."
     if n_instances < 1: raise ValueError(f"need at least 1 instance; got {n_instances}")
-    weights_dir, dev = Path(out)/'stored_model_weights', default_device(device)
-    metas = {i: m for i in range(n_instances) if (m := _complete(weights_dir, i, seed+i, recipe))}
+    weights_dir, dev, a = Path(out)/'stored_model_weights', default_device(device), parse_arch(arch)
+    pair = [design_seeds(design, seed, i) for i in range(n_instances)]
+    done = lambda d, i: _complete(d, i, seed + i, recipe, a, pair[i])
+    metas = {i: m for i in range(n_instances) if (m := done(weights_dir, i))
+             and all(done(_ckpt_dir(out, c), i) for c in checkpoints)}
     todo = [i for i in range(n_instances) if i not in metas]
     if todo:
         x, y = load_mnist(data, train=True, pixels=True)           # uint8: a quarter of the memory
-        xt, yt = load_mnist(data, train=False)
+        test = load_mnist(data, train=False)
     for start in range(0, len(todo), chunk):
         idx = todo[start:start+chunk]
-        sds = train_stacked([seed + i for i in idx], x, y, recipe, dev, progress)
-        accs = accuracy(sds, xt, yt, dev)
+        base = [dict(instance=i, seed=seed + i, recipe=asdict(recipe), device=str(dev), arch=str(a),
+                     design=design, init_seed=pair[i][0], order_seed=pair[i][1]) for i in idx]
+        keep = lambda e, sds: _store(_ckpt_dir(out, e), idx, sds, base, test, dev, a, epoch=e)
+        sds = train_stacked([pair[i][0] for i in idx], x, y, recipe, dev, progress, a,
+                            [pair[i][1] for i in idx], checkpoints, keep)
         diverged = [i for i, sd in zip(idx, sds)
                     if not all(torch.isfinite(v).all() for v in sd.values())]
-        for i, sd, acc in zip(idx, sds, accs.tolist()):
-            if i in diverged: continue                # never store a diverged instance as complete
-            meta = dict(instance=i, seed=seed + i, recipe=asdict(recipe), test_accuracy=acc,
-                        device=str(dev))
-            save_instance(weights_dir, i, sd, meta)
-            metas[i] = json.loads((weights_dir/f'model_inst_{i}.json').read_text())
+        ok = [(i, sd, m) for i, sd, m in zip(idx, sds, base) if i not in diverged]
+        if ok:                                        # never store a diverged instance as complete
+            metas.update(zip([i for i, _, _ in ok], _store(weights_dir, *map(list, zip(*ok)),
+                                                           test, dev, a)))
         if diverged:
             raise RuntimeError(f"training diverged: instance(s) {diverged} have NaN or infinite "
                                f"weights (lr={recipe.lr}); nothing was stored for them. Lower the "
                                f"learning rate (--lr).")
     return [metas[i] for i in range(n_instances)]
-
-

@@ -13,7 +13,8 @@ from .core import atomic_write
 from .nulls import CONDITIONS, NULLS
 from .html import report_html
 from .report import (Report, seed_table_markdown, per_input_markdown, measures_markdown,
-                           positive_control_markdown, layer_identification_markdown)
+                           positive_control_markdown, layer_identification_markdown,
+                           instances_markdown, hidden_layers, positive_copy, setup_markdown)
 
 # %% auto #0
 __all__ = ['CAPTURE', 'describe', 'against', 'seed_claims', 'claims_markdown', 'function_claims', 'function_markdown',
@@ -110,7 +111,7 @@ def _claim_neurons(report:Report, layers)->dict:
     sig = report.controls.significance['matched_cosine_flip']
     pc = {l: sig[l]['same_function'] for l in layers}
     dirs = {t['direction'] for t in pc.values()}
-    copy = "an instance against its own permuted, sign-flipped copy"
+    copy = f"an instance against its own {positive_copy(report)} copy"
     evidence = [f"{l}: matched cosine with sign flips {_ci(report, 'matched_cosine_flip', l)} is "
                 + describe(pc[l], copy) for l in layers]
     return dict(claim="The instances differ only in which neuron carries the values",
@@ -143,7 +144,7 @@ def claims_markdown(report:Report)->str:
     "The seed's claims with their verdicts, as a numbered Markdown list."
     K = report.controls.inference['K']
     return '\n'.join(f"{n}. **{c['claim']}: {c['verdict']}** (K = {K}). {c['evidence']}."
-                     for n, c in enumerate(seed_claims(report), 1))
+                     for n, c in enumerate(seed_claims(report, hidden_layers(report)), 1))
 
 # %% ../nbs/19_verdict.ipynb #6e5d6b9b
 CAPTURE = 0.95  # a map family "captures" a representation explaining this share of its variance
@@ -203,13 +204,6 @@ def function_markdown(report:Report)->str:
             for m, v in f['interpolation']['matchings'].items()]
     return '\n'.join(out)
 
-# %% ../nbs/19_verdict.ipynb #a6b2c642
-def _instances_markdown(report:Report)->list[str]:
-    rows = ["| instance | seed | test accuracy |", "|---|---|---|"]
-    acc = lambda i: (f"{i['test_accuracy']:.4f}" if i.get('test_accuracy') is not None
-                     else 'not recorded')
-    return rows + [f"| {i['name']} | {i.get('seed', '')} | {acc(i)} |" for i in report.instances]
-
 # %% ../nbs/19_verdict.ipynb #610f2586
 def _controls_sections(report:Report)->list[str]:
     inf = report.controls.inference
@@ -225,7 +219,8 @@ def _controls_sections(report:Report)->list[str]:
         "## Every measure, every condition", "", "Mean over pairs [95% instance-level CI].", "",
         measures_markdown(report), "",
         "## The positive control", "",
-        "Each trained instance against itself with its hidden neurons permuted and sign-flipped in "
+        f"Each trained instance against itself with its hidden neurons "
+        f"{positive_copy(report, ' and')} in "
         "the weights (the same function): a measure that can support \"the same values in other "
         "neurons\" must give 1.", "", positive_control_markdown(report), "",
         "## Layer identification (Kornblith et al. 2019)", "",
@@ -252,9 +247,10 @@ def report_markdown(report:Report)->str:
     "The whole report as Markdown."
     n_img = report.config.get('images', '?')
     out = ["# repsim report", "", f"Instances compared on the first {n_img} MNIST test images.", "",
+           *setup_markdown(report),
            "## The seed's table", "",
            "Per-input similarity, mean ± std (population std, as the seed).", "",
-           seed_table_markdown(report), "", "## Instances", "", *_instances_markdown(report), ""]
+           seed_table_markdown(report), "", "## Instances", "", *instances_markdown(report), ""]
     if report.controls.significance: out += _controls_sections(report)
     if report.function:
         out += ["## What the instances can do with each other's representations", "",
