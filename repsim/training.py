@@ -176,12 +176,14 @@ def train_instances(out:str|Path, # run folder; weights go to OUT/stored_model_w
                     device:str='auto', # 'auto', 'cpu' or 'cuda'
                     chunk:int=256, # instances trained together in one stacked program
                     progress:bool=True, # progress bars
-                   )->list[dict]: # per-instance metadata: name, seed, test_accuracy, ...
+                    share:tuple[int, int]=(0, 1), # (r, w): only instances i with i % w == r
+                   )->list[dict]: # per-instance metadata (of the share): name, seed, accuracy, ...
     "Train (or resume) N instances and store each as the seed's state dict plus metadata."
     if n_instances < 1: raise ValueError(f"need at least 1 instance; got {n_instances}")
     weights_dir, dev = Path(out)/'stored_model_weights', default_device(device)
-    metas = {i: m for i in range(n_instances) if (m := _complete(weights_dir, i, seed+i, recipe))}
-    todo = [i for i in range(n_instances) if i not in metas]
+    mine = [i for i in range(n_instances) if i % share[1] == share[0]]
+    metas = {i: m for i in mine if (m := _complete(weights_dir, i, seed+i, recipe))}
+    todo = [i for i in mine if i not in metas]
     if todo:
         x, y = load_mnist(data, train=True, pixels=True)           # uint8: a quarter of the memory
         xt, yt = load_mnist(data, train=False)
@@ -201,6 +203,6 @@ def train_instances(out:str|Path, # run folder; weights go to OUT/stored_model_w
             raise RuntimeError(f"training diverged: instance(s) {diverged} have NaN or infinite "
                                f"weights (lr={recipe.lr}); nothing was stored for them. Lower the "
                                f"learning rate (--lr).")
-    return [metas[i] for i in range(n_instances)]
+    return [metas[i] for i in mine]
 
 
