@@ -6,7 +6,7 @@
 from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
-import shutil, tempfile, weakref
+import os, shutil, tempfile, weakref
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -130,10 +130,20 @@ def constant(side:Prepared)->Tensor: # [K] True for an instance whose representa
     return is_constant(side.x)
 
 # %% ../nbs/06_similarity.ipynb #eca5ec3b
+def _alive(pid:int)->bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: pass                                   # exists, another user's
+    return True
+
+# %% ../nbs/06_similarity.ipynb #b71fbdc3
 def _spill_dir(side:Prepared)->Path:
     "The side's temporary folder for its parts' prepared state, made on first use."
     if side._spill is None:
-        d = Path(tempfile.mkdtemp(prefix='repsim-parts-'))
+        for old in Path(tempfile.gettempdir()).glob('repsim-parts-*-*'):  # left by killed runs
+            pid = old.name.split('-')[2]
+            if pid.isdigit() and not _alive(int(pid)): shutil.rmtree(old, ignore_errors=True)
+        d = Path(tempfile.mkdtemp(prefix=f'repsim-parts-{os.getpid()}-'))
         side._spill = (d, weakref.finalize(side, shutil.rmtree, d, True), [])
     return side._spill[0]
 
