@@ -50,17 +50,17 @@ def _sync(dev:torch.device):
 
 # %% ../nbs/22_bench.ipynb #b8163b74
 def _call(fn, dev:torch.device, n:int=1)->tuple:
-    "(last result, seconds per call) of n calls of fn."
-    _sync(dev); t = time.perf_counter()
+    "(last result, wall seconds per call, CPU seconds per call) of n calls of fn."
+    _sync(dev); t, c = time.perf_counter(), time.process_time()
     for _ in range(n): r = fn()
     _sync(dev)
-    return r, (time.perf_counter() - t) / n
+    return r, (time.perf_counter() - t) / n, (time.process_time() - c) / n
 
 # %% ../nbs/22_bench.ipynb #07076a69
 def timed(fn, dev:torch.device, repeat:int=1):
     "(result, seconds) of fn(), with the device synchronised around it; the best of `repeat` runs."
     best = math.inf
-    for _ in range(repeat): r, t = _call(fn, dev); best = min(best, t)
+    for _ in range(repeat): r, t, _ = _call(fn, dev); best = min(best, t)
     return r, best
 
 # %% ../nbs/22_bench.ipynb #1a0da714
@@ -68,18 +68,18 @@ def sampled(fns:dict, # {name: callable()}, timed against each other
             dev:torch.device, # the device to synchronise
             repeat:int=3, # samples per function, at least
             min_s:float=1.0, # seconds of samples per function, at least
-           )->tuple[dict, dict]: # ({name: [seconds per call, one per sample]}, {name: result})
+           )->tuple[dict, dict, dict]: # {name: [wall s per call]}, {name: result}, {.. CPU s}
     "Time functions interleaved, each at least `repeat` times and for at least `min_s` seconds."
-    res, calls, out = {}, {}, {k: [] for k in fns}
+    res, calls, out, cpu = {}, {}, {k: [] for k in fns}, {k: [] for k in fns}
     for k, fn in fns.items():                                          # warm-up: calls per sample
-        res[k], t = _call(fn, dev)
+        res[k], t, c = _call(fn, dev)
         calls[k] = max(1, math.ceil(min_s / repeat / max(t, 1e-9)))
-        if calls[k] == 1: out[k].append(t)                            # long: a sample already
+        if calls[k] == 1: out[k].append(t); cpu[k].append(c)          # long: a sample already
     while any(len(v) < repeat for v in out.values()):
         for k, fn in fns.items():
             if len(out[k]) < repeat:
-                res[k], t = _call(fn, dev, calls[k]); out[k].append(t)
-    return out, res
+                res[k], t, c = _call(fn, dev, calls[k]); out[k].append(t); cpu[k].append(c)
+    return out, res, cpu
 
 # %% ../nbs/22_bench.ipynb #be89f4f0
 def spread(samples:list[float])->dict: # median, min, max (seconds), n
@@ -119,8 +119,13 @@ class _Entries(list):
         super().__init__()
         self.device, self.progress = device, progress
     def add(self, case:str, base:list, mine:list, # samples (s) of the seed style and of repsim
+            cpu:tuple|None=None, # (base, mine) samples in CPU seconds
             **kw):
         b, m = spread(base), spread(mine)
+        if cpu: kw = dict(kw, speedup_cpu_time=round(spread(cpu[0])['median'] /
+                                                     spread(cpu[1])['median'], 1),
+                          baseline_cpu_samples_s=[round(x, 5) for x in cpu[0]],
+                          repsim_cpu_samples_s=[round(x, 5) for x in cpu[1]])
         e = dict(name=case, baseline_s=round(b['median'], 4), repsim_s=round(m['median'], 4),
                  speedup=round(b['median'] / m['median'], 1), device=self.device,
                  baseline_spread_s=[round(b['min'], 4), round(b['max'], 4)],
@@ -129,7 +134,8 @@ class _Entries(list):
                  repsim_samples_s=[round(x, 5) for x in mine], **kw)
         self.append(e)
         self.progress(f"{case}: seed style {b['median']:.3f} s, repsim {m['median']:.3f} s "
-                      f"(medians of {b['n']} and {m['n']}), {e['speedup']}x")
+                      f"(medians of {b['n']} and {m['n']}), {e['speedup']}x"
+                      + (f" ({e['speedup_cpu_time']}x in CPU time)" if cpu else ''))
 
 # %% ../nbs/22_bench.ipynb #589fa760
 def _bench_training(entries:_Entries, data, dev:torch.device, x:torch.Tensor, y:torch.Tensor,
@@ -140,13 +146,15 @@ def _bench_training(entries:_Entries, data, dev:torch.device, x:torch.Tensor, y:
     for k in ks:
         fns[k] = lambda k=k: train_stacked(list(range(k)), x, y, Recipe(epochs=1), dev,
                                            progress=False)
-    entries.progress(f"training, 1 epoch: seed style, one instance at a time, and repsim with K in "
-                     f"{list(ks)}, interleaved, 3 times each ...")
-    t, res = sampled(fns, dev)
-    base = [v * epoch / (limit or epoch) for v in t['seed']]
+    entries.progress(f"training, 1 epoch: seed style, one instance at a time, and repsim with K "
+                     f"in {list(ks)}, interleaved, 3 times each ...")
+    t, res, c = sampled(fns, dev)
+    scale = epoch / (limit or epoch)
+    base, base_c = [v * scale for v in t['seed']], [v * scale for v in c['seed']]
     per_inst = spread(base)['median']
     for k in ks:
         entries.add(f"train K={k} (1 epoch, batch 64)", [b * k for b in base], t[k],
+                    ([b * k for b in base_c], c[k]) if dev.type == 'cpu' else None,
                     baseline_extrapolated=k != 1 or quick, seed_batches_measured=limit or epoch,
                     net_epochs_per_s=round(k / spread(t[k])['median'], 1),
                     seed_net_epochs_per_s=round(1 / per_inst, 3))
@@ -161,14 +169,15 @@ def _bench_per_image(entries:_Entries, dev:torch.device, trained:list[dict],
     hidden = [l for l in LAYERS if l != 'output']
     on_dev = {l: acts[l].to(dev) for l in hidden}
     def per_input(x): s = Prepared(x); return all_pairs(s, s, [[0, 1]], PER_INPUT)  # anew
-    t, res = sampled(dict(
+    t, res, c = sampled(dict(
         seed=lambda: {l: seed_loop(*(a.cpu().numpy() for a in acts[l])) for l in hidden},
         repsim=lambda: {l: per_input(on_dev[l]) for l in hidden}), dev)
     ref, mine = res['seed'], res['repsim']
     diff = max(float((mine[l][m][0].cpu().double() - torch.tensor(ref[l][m], dtype=torch.float64))
                      .abs().max()) for l in hidden for m in PER_INPUT)
     entries.add("per-image metrics (1000 images, one pair, hidden0+hidden1)", t['seed'],
-                t['repsim'], max_abs_diff_vs_seed=diff)
+                t['repsim'], (c['seed'], c['repsim']) if dev.type == 'cpu' else None,
+                max_abs_diff_vs_seed=diff)
     return t['seed']
 
 # %% ../nbs/22_bench.ipynb #bcf721c3
@@ -178,7 +187,7 @@ def _bench_all_pairs(entries:_Entries, dev:torch.device, trained:list[dict], xt:
     p = k*(k - 1)//2
     entries.progress(f"all {p} pairs of {k} instances x {images} images x {len(LAYERS)} layers x "
                      f"{len(NAMES)} measures, 3 times ...")
-    t, res = sampled(dict(repsim=lambda: all_pairs_all_measures(trained[:k], xt[:images], dev,
+    t, res, _ = sampled(dict(repsim=lambda: all_pairs_all_measures(trained[:k], xt[:images], dev,
                                                                 pairwise_cap)), dev)
     scale = p * len(LAYERS) / (len(LAYERS) - 1) * images / 1000         # timed on 2 layers
     case = f"all pairs: {k} instances x {images} images x {len(LAYERS)} layers x every measure"
@@ -217,15 +226,18 @@ def bench(data=None, # MNIST folder (see data_root)
 # %% ../nbs/22_bench.ipynb #2c6dcd9d
 def bench_table(result:dict)->str:
     "The benchmark as a Markdown table."
-    rows = ["| case | seed style (s) | repsim (s) | speedup |", "|---|---|---|---|"]
+    rows = ["| case | seed style (s) | repsim (s) | speedup | in CPU time |",
+            "|---|---|---|---|---|"]
     rng = lambda e, k: (f" ({e[k + '_spread_s'][0]:.3g}–{e[k + '_spread_s'][1]:.3g})"
                         if k + '_spread_s' in e else '')
     for e in result['entries']:
         star = ' *' if e.get('baseline_extrapolated') else ''
         rows.append(f"| {e['name']} | {e['baseline_s']:.3f}{rng(e, 'baseline')}{star} | "
-                    f"{e['repsim_s']:.3f}{rng(e, 'repsim')} | {e['speedup']:,}x |")
+                    f"{e['repsim_s']:.3f}{rng(e, 'repsim')} | {e['speedup']:,}x | "
+                    + (f"{e['speedup_cpu_time']:,}x |" if 'speedup_cpu_time' in e else " |"))
     pm = ", ".join(f"{k} {v}" for k, v in result['peak_memory'].items())
     return '\n'.join(rows + ["", f"Device: {result['device']}. Peak memory: {pm}. Times are "
-                             "medians of at least 3 samples (min–max in brackets).",
+                             "medians of at least 3 samples (min–max in brackets); the last "
+                             "column is the speedup in CPU time (steadier on a busy CPU).",
                              "* extrapolated from the measured seed-style time per instance "
                              "(training) or per pair and layer (comparison)."])

@@ -159,9 +159,10 @@ def accuracy(state_dicts:list[dict], # K state dicts of Net
              x:Tensor, # [N, 784] images
              y:Tensor, # [N] labels
              device:str|torch.device='cpu', # where to evaluate
-             chunk:int=10000, # images per forward pass
+             chunk:int=10000, # images per forward pass, at most
             )->Tensor: # [K] fraction of images classified correctly, per instance
     "Classification accuracy of each instance."
+    chunk = max(1, min(chunk, 2**25 // (64 * len(state_dicts))))   # [K, chunk, 58]: <= 128 MB
     params = {k: v.to(device) for k, v in stack_params(state_dicts).items()}
     hits = sum((stacked_forward(params, xb.to(device))[2].argmax(-1) == yb.to(device)).sum(1).cpu()
                for xb, yb in zip(x.split(chunk), y.split(chunk)))

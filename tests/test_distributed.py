@@ -1,9 +1,10 @@
-"""`repsim run` under `torchrun --standalone --nproc_per_node 2` on the CPU (gloo) gives the report of one process.
+"""`repsim run` under `torchrun --standalone --nproc_per_node 2` (CPU, gloo): one process's report.
 
-The two processes each train half of the instances (instance i on rank i % 2, shown in the log), wait for each
-other, and rank 0 compares and writes the report. report.json must equal the single-process run's to 1e-5 (the
-processes' thread counts may change summation order) apart from config.world_size, which records 2 and 1. A tiny
-run (4 instances, 1 epoch, 100 images, no controls): about 30 s on 2 CPU cores.
+The two processes each train half of the instances (instance i on rank i % 2, shown in the
+log), wait for each other, and rank 0 compares and writes the report. report.json must equal
+the single-process run's to 1e-5 (the processes' thread counts may change summation order)
+apart from config.world_size, which records 2 and 1. A tiny run (4 instances, 1 epoch, 100
+images, no controls): about 30 s of CPU.
 """
 import json, os, subprocess, sys
 from pathlib import Path
@@ -32,8 +33,8 @@ def run(cmd: list, out: Path) -> subprocess.CompletedProcess:
 
 def test_two_processes_equal_one(tmp_path):
     one = run([sys.executable, '-m', 'repsim.cli'], tmp_path/'one')
-    two = run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
-               '-m', 'repsim.cli'], tmp_path/'two')
+    two = run([sys.executable, '-m', 'torch.distributed.run', '--standalone',
+               '--nproc_per_node', '2', '-m', 'repsim.cli'], tmp_path/'two')
     assert 'rank 0 of 2 trained instances [0, 2]' in two.stderr, two.stderr
     assert 'rank 1 of 2 trained instances [1, 3]' in two.stderr, two.stderr
     assert 'trained instances' not in one.stderr                   # one process: no sharing

@@ -1,6 +1,6 @@
 """Compare two report.json files number by number: the largest difference, and where it is.
 
-    python tools/compare_reports.py A/report.json B/report.json [--tol 1e-6] [--ignore config.world_size ...]
+    python tools/compare_reports.py A/report.json B/report.json [--tol 1e-6] [--ignore PATH ...]
 
 Walks both JSON trees together; numbers are compared by absolute difference (NaN equals NaN), every
 other value must be equal, and the two trees must have the same keys and list lengths. Paths given

@@ -1,10 +1,11 @@
-"""Scaling of `repsim run` in the number of instances: wall time and peak RSS (a benchmark script).
+"""Scaling of `repsim run` in the number of instances: wall time, CPU time, peak RSS (a benchmark).
 
-    python tools/scale_table.py --ks 50 100 200 300 --epochs 1 --out /tmp/scale [-- extra repsim args]
+    python tools/scale_table.py --ks 50 100 200 300 --epochs 1 --out /tmp/scale [-- more args]
 
 Runs `repsim run --instances K --epochs E --out OUT/kK --quiet` for each K, one process each, under
 /usr/bin/time -v, and prints a markdown table of wall time, CPU time (user + system; steadier than
-wall time on a shared machine) and peak resident memory (maximum RSS of the run's process). Needs MNIST (REPSIM_DATA or --data). Writes OUT/scale.json with the numbers.
+wall time on a shared machine) and peak resident memory (maximum RSS of the run's process).
+Needs MNIST (REPSIM_DATA or --data). Writes OUT/scale.json with the numbers.
 """
 import argparse, json, os, re, subprocess, sys, time
 from pathlib import Path
@@ -12,8 +13,8 @@ from pathlib import Path
 
 def measure(k:int, epochs:int, out:Path, extra:list)->dict:
     "One run's wall time (s) and peak RSS (GB), from /usr/bin/time -v."
-    cmd = [sys.executable, '-m', 'repsim.cli', 'run', '--instances', str(k), '--epochs', str(epochs),
-           '--out', str(out/f'k{k}'), '--quiet', *extra]
+    cmd = [sys.executable, '-m', 'repsim.cli', 'run', '--instances', str(k), '--epochs',
+           str(epochs), '--out', str(out/f'k{k}'), '--quiet', *extra]
     t0 = time.time()
     r = subprocess.run(['/usr/bin/time', '-v', *cmd], capture_output=True, text=True)
     wall = time.time() - t0
