@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_bench.ipynb #20f8b0bf
 from __future__ import annotations
-import platform, resource, time
+import itertools, math, platform, resource, statistics, time
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +20,7 @@ from .measures import NAMES, all_pairs, instance_pairs
 from .controls import PER_INPUT
 
 # %% auto #0
-__all__ = ['seed_style_train', 'timed', 'peak_memory', 'all_pairs_all_measures', 'bench', 'bench_table']
+__all__ = ['seed_style_train', 'timed', 'sampled', 'spread', 'peak_memory', 'all_pairs_all_measures', 'bench', 'bench_table']
 
 # %% ../nbs/22_bench.ipynb #1a6c2012
 def seed_style_train(seed:int, # the instance's seed
@@ -49,15 +49,43 @@ def _sync(dev:torch.device):
     if dev.type == 'cuda': torch.cuda.synchronize(dev)
 
 # %% ../nbs/22_bench.ipynb #b8163b74
+def _call(fn, dev:torch.device, n:int=1)->tuple:
+    "(last result, wall seconds per call, CPU seconds per call) of n calls of fn."
+    _sync(dev); t, c = time.perf_counter(), time.process_time()
+    for _ in range(n): r = fn()
+    _sync(dev)
+    return r, (time.perf_counter() - t) / n, (time.process_time() - c) / n
+
+# %% ../nbs/22_bench.ipynb #07076a69
 def timed(fn, dev:torch.device, repeat:int=1):
     "(result, seconds) of fn(), with the device synchronised around it; the best of `repeat` runs."
-    best = float('inf')
-    for _ in range(repeat):
-        _sync(dev); t = time.perf_counter()
-        r = fn()
-        _sync(dev)
-        best = min(best, time.perf_counter() - t)
+    best = math.inf
+    for _ in range(repeat): r, t, _ = _call(fn, dev); best = min(best, t)
     return r, best
+
+# %% ../nbs/22_bench.ipynb #1a0da714
+def sampled(fns:dict, # {name: callable()}, timed against each other
+            dev:torch.device, # the device to synchronise
+            repeat:int=3, # samples per function, at least
+            min_s:float=1.0, # seconds of samples per function, at least
+           )->tuple[dict, dict, dict]: # {name: [wall s per call]}, {name: result}, {.. CPU s}
+    "Time functions interleaved, each at least `repeat` times and for at least `min_s` seconds."
+    res, calls, out, cpu = {}, {}, {k: [] for k in fns}, {k: [] for k in fns}
+    for k, fn in fns.items():                                          # warm-up: calls per sample
+        res[k], t, c = _call(fn, dev)
+        calls[k] = max(1, math.ceil(min_s / repeat / max(t, 1e-9)))
+        if calls[k] == 1: out[k].append(t); cpu[k].append(c)          # long: a sample already
+    while any(len(v) < repeat for v in out.values()):
+        for k, fn in fns.items():
+            if len(out[k]) < repeat:
+                res[k], t, c = _call(fn, dev, calls[k]); out[k].append(t); cpu[k].append(c)
+    return out, res, cpu
+
+# %% ../nbs/22_bench.ipynb #be89f4f0
+def spread(samples:list[float])->dict: # median, min, max (seconds), n
+    "A case's samples summarised."
+    v = sorted(samples)
+    return dict(median=statistics.median(v), min=v[0], max=v[-1], n=len(v))
 
 # %% ../nbs/22_bench.ipynb #c4dbb532
 def peak_memory(dev:torch.device)->dict:
@@ -90,68 +118,88 @@ class _Entries(list):
     def __init__(self, device:str, progress):
         super().__init__()
         self.device, self.progress = device, progress
-    def add(self, case:str, base:float, mine:float, **kw):
-        e = dict(name=case, baseline_s=round(base, 4), repsim_s=round(mine, 4),
-                 speedup=round(base / mine, 1), device=self.device, **kw)
+    def add(self, case:str, base:list, mine:list, # samples (s) of the seed style and of repsim
+            cpu:tuple|None=None, # (base, mine) samples in CPU seconds
+            **kw):
+        b, m = spread(base), spread(mine)
+        if cpu: kw = dict(kw, speedup_cpu_time=round(spread(cpu[0])['median'] /
+                                                     spread(cpu[1])['median'], 1),
+                          baseline_cpu_samples_s=[round(x, 5) for x in cpu[0]],
+                          repsim_cpu_samples_s=[round(x, 5) for x in cpu[1]])
+        e = dict(name=case, baseline_s=round(b['median'], 4), repsim_s=round(m['median'], 4),
+                 speedup=round(b['median'] / m['median'], 1), device=self.device,
+                 baseline_spread_s=[round(b['min'], 4), round(b['max'], 4)],
+                 repsim_spread_s=[round(m['min'], 4), round(m['max'], 4)],
+                 baseline_samples_s=[round(x, 5) for x in base],
+                 repsim_samples_s=[round(x, 5) for x in mine], **kw)
         self.append(e)
-        self.progress(f"{case}: seed style {base:.3f} s, repsim {mine:.3f} s, {e['speedup']}x")
+        self.progress(f"{case}: seed style {b['median']:.3f} s, repsim {m['median']:.3f} s "
+                      f"(medians of {b['n']} and {m['n']}), {e['speedup']}x"
+                      + (f" ({e['speedup_cpu_time']}x in CPU time)" if cpu else ''))
 
 # %% ../nbs/22_bench.ipynb #589fa760
 def _bench_training(entries:_Entries, data, dev:torch.device, x:torch.Tensor, y:torch.Tensor,
-                   ks:tuple, n_seed:int, keep:int)->list[dict]|None:
+                   ks:tuple, quick:bool, keep:int)->list[dict]|None:
     "Add a training row per K; return the instances of K = keep, if trained."
-    entries.progress(f"seed-style training of {n_seed} instance(s), 1 epoch each ...")
-    per_inst = min(timed(lambda: seed_style_train(s, data, 1, str(dev)), dev)[1]
-                   for s in range(n_seed))
-    trained, limit = None, 1000 if dev.type == 'cuda' else 100
+    seeds, limit, epoch = itertools.count(), 300 if quick else None, math.ceil(len(x) / 64)
+    fns = dict(seed=lambda: seed_style_train(next(seeds), data, 1, str(dev), limit))
     for k in ks:
-        entries.progress(f"repsim training of {k} instances, 1 epoch ...")
-        train = lambda: train_stacked(list(range(k)), x, y, Recipe(epochs=1), dev, progress=False)
-        sds, t = timed(train, dev, repeat=2 if k * 10 <= limit else 1)   # short runs: best of 2
-        entries.add(f"train K={k} (1 epoch, batch 64)", per_inst * k, t,
-                    baseline_extrapolated=k != n_seed, seed_instances_measured=n_seed,
-                    net_epochs_per_s=round(k / t, 1), seed_net_epochs_per_s=round(1 / per_inst, 3))
-        if k == keep: trained = sds
-    return trained
+        fns[k] = lambda k=k: train_stacked(list(range(k)), x, y, Recipe(epochs=1), dev,
+                                           progress=False)
+    entries.progress(f"training, 1 epoch: seed style, one instance at a time, and repsim with K "
+                     f"in {list(ks)}, interleaved, 3 times each ...")
+    t, res, c = sampled(fns, dev)
+    scale = epoch / (limit or epoch)
+    base, base_c = [v * scale for v in t['seed']], [v * scale for v in c['seed']]
+    per_inst = spread(base)['median']
+    for k in ks:
+        entries.add(f"train K={k} (1 epoch, batch 64)", [b * k for b in base], t[k],
+                    ([b * k for b in base_c], c[k]) if dev.type == 'cpu' else None,
+                    baseline_extrapolated=k != 1 or quick, seed_batches_measured=limit or epoch,
+                    net_epochs_per_s=round(k / spread(t[k])['median'], 1),
+                    seed_net_epochs_per_s=round(1 / per_inst, 3))
+    return res.get(keep)
 
 # %% ../nbs/22_bench.ipynb #80f44727
 def _bench_per_image(entries:_Entries, dev:torch.device, trained:list[dict],
-                    xt:torch.Tensor)->float:
-    "Add the per-image row (1000 images, one pair, both hidden layers); the seed loop's seconds."
+                    xt:torch.Tensor)->list[float]:
+    "Add the per-image row (1000 images, one pair, both hidden layers); the seed loop's samples."
     pair = [trained[0], trained[min(4, len(trained) - 1)]]                  # 0 and 4, as the seed
     acts = stacked_activations(pair, xt[:1000], str(dev))
     hidden = [l for l in LAYERS if l != 'output']
-    seed = lambda: {l: seed_loop(*(a.cpu().numpy() for a in acts[l])) for l in hidden}
-    ref, t_base = timed(seed, dev, repeat=3)
     on_dev = {l: acts[l].to(dev) for l in hidden}
     def per_input(x): s = Prepared(x); return all_pairs(s, s, [[0, 1]], PER_INPUT)  # anew
-    mine, t_mine = timed(lambda: {l: per_input(on_dev[l]) for l in hidden}, dev, repeat=3)
+    t, res, c = sampled(dict(
+        seed=lambda: {l: seed_loop(*(a.cpu().numpy() for a in acts[l])) for l in hidden},
+        repsim=lambda: {l: per_input(on_dev[l]) for l in hidden}), dev)
+    ref, mine = res['seed'], res['repsim']
     diff = max(float((mine[l][m][0].cpu().double() - torch.tensor(ref[l][m], dtype=torch.float64))
                      .abs().max()) for l in hidden for m in PER_INPUT)
-    entries.add("per-image metrics (1000 images, one pair, hidden0+hidden1)", t_base, t_mine,
+    entries.add("per-image metrics (1000 images, one pair, hidden0+hidden1)", t['seed'],
+                t['repsim'], (c['seed'], c['repsim']) if dev.type == 'cpu' else None,
                 max_abs_diff_vs_seed=diff)
-    return t_base
+    return t['seed']
 
 # %% ../nbs/22_bench.ipynb #bcf721c3
 def _bench_all_pairs(entries:_Entries, dev:torch.device, trained:list[dict], xt:torch.Tensor,
-                    k:int, images:int, pairwise_cap:int, t_seed:float):
+                    k:int, images:int, pairwise_cap:int, t_seed:list[float]):
     "Add the all-pairs row: K instances x images x every layer x every measure."
     p = k*(k - 1)//2
     entries.progress(f"all {p} pairs of {k} instances x {images} images x {len(LAYERS)} layers x "
-                     f"{len(NAMES)} measures ...")
-    res, t_all = timed(lambda: all_pairs_all_measures(trained[:k], xt[:images], dev, pairwise_cap),
-                       dev)
-    base_all = t_seed / (len(LAYERS) - 1) * p * len(LAYERS) * images / 1000  # timed on 2 layers
+                     f"{len(NAMES)} measures, 3 times ...")
+    t, res, _ = sampled(dict(repsim=lambda: all_pairs_all_measures(trained[:k], xt[:images], dev,
+                                                                pairwise_cap)), dev)
+    scale = p * len(LAYERS) / (len(LAYERS) - 1) * images / 1000         # timed on 2 layers
     case = f"all pairs: {k} instances x {images} images x {len(LAYERS)} layers x every measure"
-    entries.add(case, base_all, t_all, baseline_extrapolated=True,
-                measures=sorted(next(iter(res.values()))), pairwise_cap=pairwise_cap,
+    entries.add(case, [s * scale for s in t_seed], t['repsim'], baseline_extrapolated=True,
+                measures=sorted(next(iter(res['repsim'].values()))), pairwise_cap=pairwise_cap,
                 baseline_note="seed loop time per pair, layer and 1000 images, scaled; covers its "
                               "four measures only")
 
 # %% ../nbs/22_bench.ipynb #cc416d5e
 def bench(data=None, # MNIST folder (see data_root)
           device:str='auto', # 'auto', 'cpu' or 'cuda'
-          quick:bool=False, # seed style measured on 1 instance, not 3 (2 minutes on 2 CPU cores)
+          quick:bool=False, # seed-style training timed on 300 batches, not the epoch
           train_ks:tuple|None=None, # instance counts to train (10, 100; CUDA: 1000, 4000 too)
           all_pairs_k:int=100, # instances in the all-pairs case
           images:int=10000, # images in the all-pairs case
@@ -166,7 +214,7 @@ def bench(data=None, # MNIST folder (see data_root)
     x, y = load_mnist(data, train=True, pixels=True)   # uint8, scaled per batch as in training
     xt, _ = load_mnist(data, train=False)
     entries = _Entries(name, progress)
-    trained = _bench_training(entries, data, dev, x, y, train_ks, 1 if quick else 3, all_pairs_k)
+    trained = _bench_training(entries, data, dev, x, y, train_ks, quick, all_pairs_k)
     if trained is None:
         trained = train_stacked(list(range(all_pairs_k)), x, y, Recipe(epochs=1), dev,
                                 progress=False)
@@ -178,12 +226,18 @@ def bench(data=None, # MNIST folder (see data_root)
 # %% ../nbs/22_bench.ipynb #2c6dcd9d
 def bench_table(result:dict)->str:
     "The benchmark as a Markdown table."
-    rows = ["| case | seed style (s) | repsim (s) | speedup |", "|---|---|---|---|"]
+    rows = ["| case | seed style (s) | repsim (s) | speedup | in CPU time |",
+            "|---|---|---|---|---|"]
+    rng = lambda e, k: (f" ({e[k + '_spread_s'][0]:.3g}–{e[k + '_spread_s'][1]:.3g})"
+                        if k + '_spread_s' in e else '')
     for e in result['entries']:
         star = ' *' if e.get('baseline_extrapolated') else ''
-        rows.append(f"| {e['name']} | {e['baseline_s']:.3f}{star} | {e['repsim_s']:.3f} | "
-                    f"{e['speedup']:,}x |")
+        rows.append(f"| {e['name']} | {e['baseline_s']:.3f}{rng(e, 'baseline')}{star} | "
+                    f"{e['repsim_s']:.3f}{rng(e, 'repsim')} | {e['speedup']:,}x | "
+                    + (f"{e['speedup_cpu_time']:,}x |" if 'speedup_cpu_time' in e else " |"))
     pm = ", ".join(f"{k} {v}" for k, v in result['peak_memory'].items())
-    return '\n'.join(rows + ["", f"Device: {result['device']}. Peak memory: {pm}.",
+    return '\n'.join(rows + ["", f"Device: {result['device']}. Peak memory: {pm}. Times are "
+                             "medians of at least 3 samples (min–max in brackets); the last "
+                             "column is the speedup in CPU time (steadier on a busy CPU).",
                              "* extrapolated from the measured seed-style time per instance "
                              "(training) or per pair and layer (comparison)."])

@@ -9,6 +9,8 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch loads OpenMP
 import argparse, json, math, shlex, sys, time
 from pathlib import Path
 
+import torch
+import torch.distributed
 from . import __version__
 from .core import default_device, atomic_write
 from .verdict import render_report
@@ -119,6 +121,9 @@ def _common(q:argparse.ArgumentParser, train:bool=False, compare:bool=False):
             help="family-wise level of the controls' tests (Holm)")
         add('--margin', type=_positive(float), default=0.05,
             help="equivalence margin: similarities closer than this count as equal")
+        add('--memory-budget', type=_positive(float), default=2.0, metavar='GB',
+            help="GB the prepared instances may hold at once; the comparisons stream over "
+                 "parts of the instances to stay within it (results do not change)")
 
 # %% ../nbs/23_cli.ipynb #dea236ec
 def parser()->argparse.ArgumentParser:
@@ -152,8 +157,8 @@ def parser()->argparse.ArgumentParser:
             "seed's way (one nn.Module at a time, per-image loop) and repsim's batched way in one "
             "process on the same data; print a table and write OUT/bench.json.")
     b.add_argument('--out', type=Path, default=None, help=f"folder for bench.json {default}")
-    b.add_argument('--quick', action='store_true', help="measure the seed style on 1 instance "
-                   "instead of 3 (about 2 minutes on 2 CPU cores)")
+    b.add_argument('--quick', action='store_true', help="time the seed-style training on its "
+                   "first 300 batches, scaled to the epoch (about 4 minutes on 2 CPU cores)")
     b.add_argument('--train-k', type=_positive(int), nargs='+', default=None, help="instance "
                    "counts for the training cases (default: 10 100; on CUDA also 1000 4000)")
     b.add_argument('--pairwise-cap', type=_positive(int), default=1000,
@@ -176,7 +181,7 @@ def _config(a)->StudyConfig:
                   checkpoints=a.checkpoints) if a.command == 'run'
              else dict(weights=a.weights))
     return StudyConfig(a.out, images=a.images, data=a.data, device=a.device, controls=a.controls,
-                       alpha=a.alpha, margin=a.margin, **train)
+                       alpha=a.alpha, margin=a.margin, memory_budget=a.memory_budget, **train)
 
 # %% ../nbs/23_cli.ipynb #44574264
 def _say(report)->None:
@@ -227,6 +232,15 @@ def _train(a, progress:bool, command:str)->int:
     return 0
 
 # %% ../nbs/23_cli.ipynb #8fd3e814
+def _process_group(device:str)->bool: # True if this process joined a group
+    "Join the torch.distributed group torchrun describes in the environment, if any."
+    if 'RANK' not in os.environ or 'WORLD_SIZE' not in os.environ: return False
+    cuda = default_device(device).type == 'cuda'
+    if cuda: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    torch.distributed.init_process_group('nccl' if cuda else 'gloo')
+    return True
+
+# %% ../nbs/23_cli.ipynb #0e1aaab4
 def run_command(argv:list[str]|None=None, # command-line arguments, without the program name
                )->int: # exit status
     "Parse and run one `repsim` command; raises on errors (see `main`)."
@@ -240,10 +254,13 @@ def run_command(argv:list[str]|None=None, # command-line arguments, without the 
     if a.command == 'bench': return _bench(a)
     if a.command == 'train': return _train(a, progress, command)
     if a.command == 'sweep': return _sweep(a, progress)
-    cfg = _config(a)
-    report = run_study(cfg, getattr(a, 'overwrite', False),
-                       (lambda s: print(f"controls: {s}", file=sys.stderr)) if progress else None,
-                       command)
+    cfg, group = _config(a), _process_group(a.device)
+    try: report = run_study(cfg, getattr(a, 'overwrite', False),
+                            (lambda s: print(f"controls: {s}", file=sys.stderr)) if progress
+                            else None, command)
+    finally:
+        if group: torch.distributed.destroy_process_group()
+    if report is None: return 0                                # a torchrun rank other than 0
     print(f"compared {len(report.instances)} instances on {cfg.images} images; "
           f"wrote {cfg.out/'report.md'}")
     _say(report)
@@ -258,3 +275,7 @@ def main(argv:list[str]|None=None):
         sys.exit(130)
     except (ValueError, FileNotFoundError, RuntimeError, OSError) as e:
         print(f"repsim: error: {e}", file=sys.stderr); sys.exit(2)
+
+# %% ../nbs/23_cli.ipynb #6316bc4f
+#| eval: false
+if __name__ == '__main__': main()                    # python -m repsim.cli (torchrun -m repsim.cli)

@@ -12,15 +12,15 @@ import torch
 from torch import Tensor
 
 from .similarity import Prepared, Settings
-from .measures import REGISTRY, NAMES, all_pairs, summarize
+from .measures import REGISTRY, NAMES, all_pairs, summarize, get_measures
 from .model import DEFAULT_ARCH
 from .nulls import CONDITIONS, condition_pairs, null_sources
 from .stats import compare_conditions, condition_ci, holm_decisions
 
 # %% auto #0
 __all__ = ['PER_INPUT', 'CROSS_LAYER', 'SIGN_INVARIANT', 'HIST_BINS', 'MARGIN', 'condition_values', 'condition_summary',
-           'reduce_values', 'seed_pair_index', 'pair_values', 'measure_layer', 'compare_with_trained', 'cross_layer',
-           'layer_identification', 'Controls', 'decide', 'run_controls']
+           'reduce_values', 'Streamed', 'condition_reduced', 'seed_pair_index', 'pair_values', 'measure_layer',
+           'compare_with_trained', 'cross_layer', 'layer_identification', 'Controls', 'decide', 'run_controls']
 
 # %% ../nbs/16_controls.ipynb #cb93c473
 PER_INPUT = tuple(m.name for m in REGISTRY if m.per_input)  # the seed's four, one value per input
@@ -62,6 +62,48 @@ def reduce_values(M:Tensor, # [K, K] pair-level or [K, K, n] per-input values, N
     E = M[pairs[:, 0], pairs[:, 1]]                                 # [P, n], NaN only if undefined
     return M.nanmean(-1), summarize(E), np.histogram(E[~E.isnan()].numpy(), HIST_BINS)[0].tolist()
 
+# %% ../nbs/16_controls.ipynb #4936e5a3
+class Streamed:
+    "Per-input values reduced block by block: pair means kept, summary and histogram accumulated."
+    def __init__(self):
+        self.n, self.nan, self.mean, self.m2, self.hist, self.blocks = 0, 0, 0., 0., 0, []
+    def __call__(self, v:Tensor, # [c, n] one block's per-input values, NaN where undefined
+                )->Tensor: # [c] the block's pair means (float64)
+        v = v.double()
+        ok = ~v.isnan()
+        x, c = v[ok], int(ok.sum())
+        self.nan += v.numel() - c
+        self.blocks = [x] if not self.blocks else [None]     # a single block's values: exactly
+        if c:
+            mu = x.mean().item()
+            d, tot = mu - self.mean, self.n + c
+            self.m2 += (x - mu).square().sum().item() + d * d * self.n * c / tot
+            self.mean, self.n = self.mean + d * c / tot, tot
+            self.hist = self.hist + np.histogram(x.cpu().numpy(), HIST_BINS)[0]
+        return v.nanmean(-1)
+    def summary(self)->dict: # as `summarize` of all values seen: mean, std, n, nan_count
+        if self.blocks and self.blocks[0] is not None:
+            return dict(summarize(self.blocks[0]), nan_count=self.nan)
+        ok = self.n > 0
+        return dict(mean=self.mean if ok else math.nan,
+                    std=math.sqrt(self.m2 / self.n) if ok else math.nan, n=self.n,
+                    nan_count=self.nan)
+
+# %% ../nbs/16_controls.ipynb #232b6935
+def condition_reduced(A:Prepared, B:Prepared, # the two sides (see condition_values)
+                      design:str, # the condition's pairs: 'upper', 'ordered' or 'diagonal'
+                      measures=NAMES, # which measures
+                     )->dict: # {measure: ([K, K] pair means, summary, histogram)}, as reduce_values
+    "A condition's values reduced as they are computed: memory O(K^2), not O(K^2 n)."
+    k, pairs = len(A), condition_pairs(len(A), design)
+    per = {m.name: Streamed() for m in get_measures(measures) if m.per_input}
+    out = {}
+    for m, v in all_pairs(A, B, pairs, measures, reduce=per).items():
+        M = torch.full((k, k), float('nan'), dtype=torch.float64)
+        M[pairs[:, 0], pairs[:, 1]] = v.double().cpu()
+        out[m] = (M, per[m].summary(), per[m].hist.tolist()) if m in per else (M, None, None)
+    return out
+
 # %% ../nbs/16_controls.ipynb #29df85bf
 def seed_pair_index(k:int, # number of instances
                    )->tuple[int, int]: # positions of the seed's pair among the instances
@@ -99,9 +141,7 @@ def measure_layer(sources:dict, # from null_sources: {source: {layer: [K, n, d]}
         if progress: progress(f"{layer}: {name}")
         for s in (c.a, c.b):
             if s not in side: side[s] = Prepared(sources[s][layer], settings)
-        pairs = condition_pairs(len(side[c.a]), c.design)
-        vals = condition_values(side[c.a], side[c.b], c.design, measures)
-        out[name] = {m: reduce_values(M, pairs) for m, M in vals.items()}
+        out[name] = condition_reduced(side[c.a], side[c.b], c.design, measures)
         for s in {c.a, c.b} - set(uses[2 * (n + 1):]) - set(kept): side[s].release()  # unused now
     return out
 

@@ -8,7 +8,8 @@ import math
 import torch
 from torch import Tensor
 from .similarity import (Settings, Prepared, Block, Measure, RowSimilarity, INVARIANCES,
-                               as_acts, raw_cosine, sorted_cosine, raw_pearson, sorted_pearson)
+                               part, as_acts, raw_cosine, sorted_cosine, raw_pearson,
+                               sorted_pearson)
 from .cka import LinearCKA, RBFCKA, linear_cka, rbf_cka, rbf_gram
 from .alignment import (Procrustes, Matched, procrustes_similarity, procrustes_distance,
                               procrustes_align, neuron_correlation, match_neurons,
@@ -18,7 +19,7 @@ from .geometry import (SVCCA, RSA, MutualKNN, svcca, rdm, euclidean_rdm, rsa_ran
 
 # %% auto #0
 __all__ = ['REGISTRY', 'NAMES', 'get_measures', 'invariance_table', 'instance_pairs', 'summarize', 'check_sides', 'check_pairs',
-           'plan_blocks', 'all_pairs']
+           'plan_blocks', 'compare_sides', 'state_bytes', 'part_size', 'all_pairs']
 
 # %% ../nbs/10_measures.ipynb #b43e36eb
 REGISTRY = (
@@ -144,23 +145,70 @@ def plan_blocks(pairs:Tensor, # [P, 2] validated pairs
     return blocks + [(rows, None) for rows in rest.split(chunk) if len(rows)]
 
 # %% ../nbs/10_measures.ipynb #15eff131
+def compare_sides(A:Prepared, B:Prepared, # the two sides, checked (check_sides)
+                  pairs:Tensor, # [P, 2] validated pairs
+                  ms:list[Measure], # the measures
+                  max_elems:int=2**25, # bound on the elements of one block's intermediates
+                  reduce:dict|None=None, # {measure name: f(values [c, ...]) -> [c, ...]}
+                 )->dict[str, Tensor]: # {measure: [P, ...]}
+    "Every measure for every pair of two sides, block by block."
+    (ka, n, da), (kb, _, db) = A.x.shape, B.x.shape
+    q = A.capped.shape[1] if any(m.quadratic for m in ms) else 0
+    out, reduce = {}, reduce or {}
+    for rows, tile in plan_blocks(pairs, (ka, kb, n, da, db, q), max_elems):
+        blk = Block(A, B, pairs[rows, 0], pairs[rows, 1], tile)
+        for m in ms:
+            v = m.compare(A.get(m.prepare), B.get(m.prepare), blk)
+            if m.name in reduce: v = reduce[m.name](v)
+            if m.name not in out: out[m.name] = v.new_empty((len(pairs), *v.shape[1:]))
+            out[m.name][rows] = v
+    return out
+
+# %% ../nbs/10_measures.ipynb #54636393
+def state_bytes(ms:list[Measure], # the measures
+                n:int, d:int, m:int, # inputs, width, inputs of the O(n^2) measures
+                itemsize:int=4, # bytes per value (float32: 4)
+               )->tuple[int, int]: # (bytes one prepared instance keeps, extra bytes to prepare it)
+    "The memory model of one prepared instance."
+    quad = sum(m * (m - 1) // 2 if isinstance(x, RSA) else m * m for x in ms if x.quadratic)
+    return itemsize * (8 * n * d + quad), itemsize * (6 * m * m if quad else 2 * n * d)
+
+# %% ../nbs/10_measures.ipynb #0eb0cff1
+def part_size(side:Prepared, ms:list[Measure])->int: # instances per part (len(side): whole)
+    "How many of the side's instances are prepared at once within `Settings.memory_budget`."
+    k, n, d = side.x.shape
+    keep, temp = state_bytes(ms, n, d, side.capped.shape[1], side.x.element_size())
+    budget = side.settings.memory_budget
+    return k if budget is None else max(1, min(k, budget // (2 * keep + temp)))
+
+# %% ../nbs/10_measures.ipynb #cf5892bb
 def all_pairs(A:Prepared, # the A side: [K_a, n, d_a] activations, prepared
               B:Prepared, # the B side [K_b, n, d_b] on the same inputs; A itself within one set
               pairs, # [P, 2] (a, b): instance a of A against instance b of B
               measures=NAMES, # measure names (see NAMES)
               max_elems:int=2**25, # bound on the elements of one block's intermediates (memory)
+              reduce:dict|None=None, # {measure: f(values [c, ...]) -> [c, ...]}, applied per block
              )->dict[str, Tensor]: # {measure: [P], or [P, n] for a per-input measure}
-    "Every asked-for measure for every pair, block by block, each instance prepared once."
+    "Every asked-for measure for every pair, in parts of instances within the memory budget."
     ms = get_measures(measures)
     check_sides(A, B, ms)
-    (ka, n, da), (kb, _, db) = A.x.shape, B.x.shape
+    (ka, kb), preps = (len(A), len(B)), [m.prepare for m in ms]
     pairs = check_pairs(pairs, ka, kb).to(A.x.device)
-    q = A.capped.shape[1] if any(m.quadratic for m in ms) else 0
-    out = {}
-    for rows, tile in plan_blocks(pairs, (ka, kb, n, da, db, q), max_elems):
-        blk = Block(A, B, pairs[rows, 0], pairs[rows, 1], tile)
-        for m in ms:
-            v = m.compare(A.get(m.prepare), B.get(m.prepare), blk)
-            if m.name not in out: out[m.name] = v.new_empty((len(pairs), *v.shape[1:]))
-            out[m.name][rows] = v
+    ta, tb = part_size(A, ms), part_size(B, ms)
+    if ta >= ka and tb >= kb: return compare_sides(A, B, pairs, ms, max_elems, reduce)
+    nb = (kb - 1) // tb + 1
+    order = (pairs[:, 0] // ta * nb + pairs[:, 1] // tb).argsort(stable=True)
+    keys, counts = (pairs[order, 0] // ta * nb + pairs[order, 1] // tb).unique_consecutive(
+        return_counts=True)
+    out, held = {}, (None, None)
+    for key, rows in zip(keys.tolist(), order.split(counts.tolist())):
+        i, j = key // nb * ta, key % nb * tb
+        if held[0] != i: held = (i, A if ta >= ka else part(A, i, min(i + ta, ka), preps))
+        pa = held[1]
+        pb = (pa if B is A and (i, ta) == (j, tb) else
+              B if tb >= kb else part(B, j, min(j + tb, kb), preps))
+        off = torch.tensor([i, j], device=pairs.device)
+        for m, v in compare_sides(pa, pb, pairs[rows] - off, ms, max_elems, reduce).items():
+            if m not in out: out[m] = v.new_empty((len(pairs), *v.shape[1:]))
+            out[m][rows] = v
     return out

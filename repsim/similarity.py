@@ -5,6 +5,8 @@
 # %% ../nbs/06_similarity.ipynb #f884a22e
 from __future__ import annotations
 from dataclasses import dataclass
+from pathlib import Path
+import os, shutil, tempfile, weakref
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,7 +15,7 @@ from scipy.stats import pearsonr
 
 # %% auto #0
 __all__ = ['INVARIANCES', 'SIMILARITY_GROUP', 'as_acts', 'check_pair', 'center', 'is_constant', 'Settings', 'Cache', 'Prepared',
-           'centered', 'constant', 'Block', 'cross', 'rowdot', 'inner', 'transformed', 'Measure', 'pair_block',
+           'centered', 'constant', 'part', 'Block', 'cross', 'rowdot', 'inner', 'transformed', 'Measure', 'pair_block',
            'measure_pair', 'sort_desc', 'row_units', 'constant_rows', 'RowSimilarity', 'raw_cosine', 'sorted_cosine',
            'raw_pearson', 'sorted_pearson', 'seed_loop']
 
@@ -80,7 +82,11 @@ class Settings:
     k:int=10 # neighbours per input for mutual kNN
     sigma:float=0.8 # RBF bandwidth as a fraction of the median distance between inputs
     keep:float=0.99 # fraction of variance SVCCA's kept directions explain, in (0, 1]
+    memory_budget:int|None=2*10**9 # bytes the prepared instances may hold at once; None: no bound
     def __post_init__(self):
+        if self.memory_budget is not None and self.memory_budget <= 0:
+            raise ValueError(f"memory_budget must be positive (bytes) or None; "
+                             f"got {self.memory_budget}")
         if not 0 < self.keep <= 1: raise ValueError(f"keep must be in (0, 1]; got {self.keep}")
         if not self.sigma > 0: raise ValueError(f"sigma must be positive; got {self.sigma}")
         if self.k < 1: raise ValueError(f"mutual_knn needs 1 <= k < n (neighbours exclude the "
@@ -106,8 +112,11 @@ class Prepared(Cache):
         x = as_acts(x, 'x')
         if x.ndim != 3:
             raise ValueError(f"Prepared needs [K, n, d] activations; got shape {tuple(x.shape)}")
-        self.x, self.settings, self._cache = x, settings, {}
+        self.x, self.settings, self._cache, self._spill = x, settings, {}, None
     def __len__(self): return self.x.shape[0]
+    def release(self): # free the prepared state, in memory and on disk (see `part`)
+        self._cache.clear()
+        if self._spill is not None: self._spill[1](); self._spill = None
     @property
     def capped(self)->Tensor: # [K, min(n, pairwise_cap), d]
         return self.x[:, :self.settings.pairwise_cap]
@@ -119,6 +128,38 @@ def centered(side:Prepared)->Tensor: # [K, n, d] activations minus each neuron's
 # %% ../nbs/06_similarity.ipynb #89813077
 def constant(side:Prepared)->Tensor: # [K] True for an instance whose representation is constant
     return is_constant(side.x)
+
+# %% ../nbs/06_similarity.ipynb #eca5ec3b
+def _alive(pid:int)->bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: pass                                   # exists, another user's
+    return True
+
+# %% ../nbs/06_similarity.ipynb #b71fbdc3
+def _spill_dir(side:Prepared)->Path:
+    "The side's temporary folder for its parts' prepared state, made on first use."
+    if side._spill is None:
+        for old in Path(tempfile.gettempdir()).glob('repsim-parts-*-*'):  # left by killed runs
+            pid = old.name.split('-')[2]
+            if pid.isdigit() and not _alive(int(pid)): shutil.rmtree(old, ignore_errors=True)
+        d = Path(tempfile.mkdtemp(prefix=f'repsim-parts-{os.getpid()}-'))
+        side._spill = (d, weakref.finalize(side, shutil.rmtree, d, True), [])
+    return side._spill[0]
+
+# %% ../nbs/06_similarity.ipynb #29cbbd5b
+def part(side:Prepared, i0:int, i1:int, # the instances i0:i1 of the side
+         fns=(), # functions of a side to have computed (measures' prepare): kept on disk
+        )->Prepared: # a side of its own, sharing side.x's memory, with fns computed
+    "Instances i0:i1 of a side, their prepared state computed once and kept on disk after."
+    p, d = Prepared(side.x[i0:i1], side.settings), _spill_dir(side)
+    known = side._spill[2]
+    for fn in fns:
+        if fn not in known: known.append(fn)
+        f = d/f"{i0}-{i1}-{known.index(fn)}.pt"
+        if f.exists(): p._cache[fn, ()] = torch.load(f, weights_only=True)
+        else: torch.save(p.get(fn), f)
+    return p
 
 # %% ../nbs/06_similarity.ipynb #5b279f7b
 class Block(Cache):

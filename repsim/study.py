@@ -4,9 +4,13 @@
 
 # %% ../nbs/20_study.ipynb #e2945238
 from __future__ import annotations
-import json, shutil
+import json, shutil, sys
+from contextlib import ExitStack
 from dataclasses import dataclass, asdict
 from pathlib import Path
+
+import torch
+import torch.distributed
 
 from .core import default_device, atomic_write, lock_out
 from .data import load_mnist
@@ -29,7 +33,7 @@ from .verdict import write_report
 
 # %% auto #0
 __all__ = ['FUNCTION_SKIPPED', 'StudyConfig', 'claim_out', 'run_args', 'study_instances', 'study_arch', 'train_into',
-           'function_analyses', 'function_tests', 'run_study']
+           'function_analyses', 'function_tests', 'world', 'run_study']
 
 # %% ../nbs/20_study.ipynb #bd51952d
 @dataclass
@@ -52,6 +56,7 @@ class StudyConfig:
     margin:float=0.05 # equivalence margin
     rng_seed:int=0 # seed of the nulls' randomness
     pairwise_cap:int=1000 # inputs used by the O(n^2) measures (RBF CKA, RSA, mutual kNN)
+    memory_budget:float|None=2.0 # GB the prepared instances may hold at once; None: no bound
     chunk:int=256 # instances trained together in one stacked program
     arch:str=DEFAULT_ARCH # the architecture (see parse_arch); with weights, as they record it
     design:str='seed' # which sources of randomness vary between instances (training's DESIGNS)
@@ -81,7 +86,13 @@ class StudyConfig:
         if self.function_instances < 2:
             raise ValueError(f"function_instances must be at least 2; "
                              f"got {self.function_instances}")
-        Settings(pairwise_cap=self.pairwise_cap)                   # checks it against the measures
+        self.settings                                              # checks it against the measures
+
+    @property
+    def settings(self)->Settings: # the measures' settings
+        b = self.memory_budget
+        return Settings(pairwise_cap=self.pairwise_cap, memory_budget=None if b is None else
+                        int(b * 1e9))
 
     @property
     def recipe(self)->Recipe:
@@ -212,7 +223,7 @@ def function_tests(function:dict, # from function_analyses
 def _config(cfg:StudyConfig, wdir:Path, seeds:list, arch:str, skipped:list)->dict:
     "The settings report.json records."
     keep = ['images', 'device', 'controls', 'alpha', 'margin', 'rng_seed', 'pairwise_cap',
-            'function', 'function_instances']
+            'memory_budget', 'function', 'function_instances']
     if cfg.weights is None:
         keep = ['instances', 'epochs', 'instance_seed', 'lr', 'batch_size', 'design',
                 'checkpoints'] + keep
@@ -220,7 +231,8 @@ def _config(cfg:StudyConfig, wdir:Path, seeds:list, arch:str, skipped:list)->dic
     try: wdir = wdir.resolve().relative_to(cfg.out.resolve())   # inside OUT: relative, reruns equal
     except ValueError: pass
     return dict(c, device=str(default_device(cfg.device)), weights=str(wdir), instance_seeds=seeds,
-                arch=arch, **({'skipped': skipped} if skipped else {}))
+                arch=arch, world_size=world()[1],
+                **({'skipped': skipped} if skipped else {}))
 
 # %% ../nbs/20_study.ipynb #5b9bb1ec
 FUNCTION_SKIPPED = ("maps, stitching and interpolation between instances: implemented for MLPs; "
@@ -252,13 +264,44 @@ def _figures(cfg:StudyConfig, report:Report, acts:dict, pv:dict, pms:dict, raw:d
                    save_fig(plot_interpolation(raw['interpolation']), out, 'interpolation')]
 
 # %% ../nbs/20_study.ipynb #a7d1d681
+def world()->tuple[int, int]: # (rank, world_size); (0, 1) outside a process group
+    "This process's rank and the number of processes of its torch.distributed group."
+    d = torch.distributed
+    return (d.get_rank(), d.get_world_size()) if d.is_available() and d.is_initialized() else (0, 1)
+
+# %% ../nbs/20_study.ipynb #0cc84425
+def _train_share(cfg:StudyConfig, overwrite:bool, progress, command:str, stack:ExitStack):
+    "Rank 0 takes OUT's lock and claims it; every rank trains its share; all wait for all."
+    (rank, ws), dist, err = world(), torch.distributed, None
+    if rank == 0:
+        try:
+            stack.enter_context(lock_out(cfg.out, command))
+            claim_out(cfg.out, run_args(cfg), overwrite)
+        except Exception as e: err = e
+    msg = [None if err is None else f"{type(err).__name__}: {err}"]
+    dist.broadcast_object_list(msg, 0)                       # the others stop if rank 0 cannot
+    if err is not None: raise err
+    if msg[0]: raise RuntimeError(f"rank 0 of {ws} stopped: {msg[0]}")
+    mine = train_instances(cfg.out, cfg.instances, cfg.instance_seed, cfg.recipe, cfg.data,
+                           cfg.device, cfg.chunk, progress is not None and rank == 0, (rank, ws))
+    print(f"repsim: rank {rank} of {ws} trained instances {[m['instance'] for m in mine]}",
+          file=sys.stderr, flush=True)
+    dist.barrier()
+
+# %% ../nbs/20_study.ipynb #bab30d51
 def run_study(cfg:StudyConfig, # every setting
               overwrite:bool=False, # replace results of other arguments in OUT
               progress=None, # optional callable(str) told what is running; shows training's bars
               command:str='run_study', # who holds OUT's lock (shown to a second writer)
-             )->Report: # the report, as written to OUT
+             )->Report|None: # the report, as written to OUT (None on ranks other than 0)
     "Train (or load) instances, compare them in every condition, test, and write the report."
-    with lock_out(cfg.out, command): return _run_study(cfg, overwrite, progress)
+    rank, ws = world()
+    if ws == 1:
+        with lock_out(cfg.out, command): return _run_study(cfg, overwrite, progress)
+    with ExitStack() as stack:
+        if cfg.weights is None: _train_share(cfg, overwrite, progress, command, stack)
+        elif rank == 0: stack.enter_context(lock_out(cfg.out, command))
+        return _run_study(cfg, overwrite, progress) if rank == 0 else None
 
 # %% ../nbs/20_study.ipynb #77937004
 def _run_study(cfg:StudyConfig, overwrite:bool, progress)->Report:
@@ -272,7 +315,7 @@ def _run_study(cfg:StudyConfig, overwrite:bool, progress)->Report:
     pv = pair_values(acts, a, b)
     which = (tuple(CONDITIONS), NAMES) if cfg.controls else (('trained',), PER_INPUT)
     ctrl, pms = run_controls(acts, sds, seeds, xt[:cfg.images], *which, cfg.alpha, cfg.margin,
-                             cfg.rng_seed, Settings(pairwise_cap=cfg.pairwise_cap), str(dev),
+                             cfg.rng_seed, cfg.settings, str(dev),
                              adjust=False, progress=progress, arch=arch)
     mlp = parse_arch(arch).kind == 'mlp'
     function, raw = (function_analyses(cfg, sds, seeds, progress, arch)

@@ -211,10 +211,11 @@ def accuracy(state_dicts:list[dict], # K state dicts of one architecture
              x:Tensor, # [N, 784] images
              y:Tensor, # [N] labels
              device:str|torch.device='cpu', # where to evaluate
-             chunk:int=10000, # images per forward pass
+             chunk:int=10000, # images per forward pass, at most
              arch:str|Arch=DEFAULT_ARCH, # their architecture
             )->Tensor: # [K] fraction of images classified correctly, per instance
     "Classification accuracy of each instance."
+    chunk = max(1, min(chunk, 2**25 // (64 * len(state_dicts))))   # [K, chunk, 58]: <= 128 MB
     params = {k: v.to(device) for k, v in stack_params(state_dicts).items()}
     logits = lambda xb: stacked_forward(params, xb.to(device), arch)[-1]
     hits = sum((logits(xb).argmax(-1) == yb.to(device)).sum(1).cpu()
@@ -263,15 +264,17 @@ def train_instances(out:str|Path, # run folder; weights go to OUT/stored_model_w
                     arch:str|Arch=DEFAULT_ARCH, # the architecture (see parse_arch)
                     design:str='seed', # which sources of randomness vary (see DESIGNS)
                     checkpoints:list[float]=(), # also keep weights at these epochs
-                   )->list[dict]: # per-instance metadata: name, seed, test_accuracy, ...
+                    share:tuple[int, int]=(0, 1), # (r, w): only instances i with i % w == r
+                   )->list[dict]: # per-instance metadata (of the share): name, seed, accuracy, ...
     "Train (or resume) N instances and store each as the seed's state dict plus metadata."
     if n_instances < 1: raise ValueError(f"need at least 1 instance; got {n_instances}")
     weights_dir, dev, a = Path(out)/'stored_model_weights', default_device(device), parse_arch(arch)
     pair = [design_seeds(design, seed, i) for i in range(n_instances)]
     done = lambda d, i: _complete(d, i, seed + i, recipe, a, pair[i])
-    metas = {i: m for i in range(n_instances) if (m := done(weights_dir, i))
+    mine = [i for i in range(n_instances) if i % share[1] == share[0]]
+    metas = {i: m for i in mine if (m := done(weights_dir, i))
              and all(done(_ckpt_dir(out, c), i) for c in checkpoints)}
-    todo = [i for i in range(n_instances) if i not in metas]
+    todo = [i for i in mine if i not in metas]
     if todo:
         x, y = load_mnist(data, train=True, pixels=True)           # uint8: a quarter of the memory
         test = load_mnist(data, train=False)
@@ -292,4 +295,4 @@ def train_instances(out:str|Path, # run folder; weights go to OUT/stored_model_w
             raise RuntimeError(f"training diverged: instance(s) {diverged} have NaN or infinite "
                                f"weights (lr={recipe.lr}); nothing was stored for them. Lower the "
                                f"learning rate (--lr).")
-    return [metas[i] for i in range(n_instances)]
+    return [metas[i] for i in mine]
