@@ -19,7 +19,7 @@ from .geometry import (SVCCA, RSA, MutualKNN, svcca, rdm, euclidean_rdm, rsa_ran
 
 # %% auto #0
 __all__ = ['REGISTRY', 'NAMES', 'get_measures', 'invariance_table', 'instance_pairs', 'summarize', 'check_sides', 'check_pairs',
-           'plan_blocks', 'compare_sides', 'state_bytes', 'part_size', 'all_pairs']
+           'plan_blocks', 'compare_sides', 'state_bytes', 'part_size', 'whole', 'all_pairs']
 
 # %% ../nbs/10_measures.ipynb #b43e36eb
 REGISTRY = (
@@ -181,6 +181,14 @@ def part_size(side:Prepared, ms:list[Measure])->int: # instances per part (len(s
     budget = side.settings.memory_budget
     return k if budget is None else max(1, min(k, budget // (2 * keep + temp)))
 
+# %% ../nbs/10_measures.ipynb #592d634d
+def whole(side:Prepared, ms:list[Measure])->bool: # prepare it whole, in memory, as it is
+    "Whether a side is small enough to be prepared whole (at most budget / 8)."
+    k, n, d = side.x.shape
+    keep, temp = state_bytes(ms, n, d, side.capped.shape[1], side.x.element_size())
+    budget = side.settings.memory_budget
+    return budget is None or k * (keep + temp) <= budget // 8
+
 # %% ../nbs/10_measures.ipynb #cf5892bb
 def all_pairs(A:Prepared, # the A side: [K_a, n, d_a] activations, prepared
               B:Prepared, # the B side [K_b, n, d_b] on the same inputs; A itself within one set
@@ -194,8 +202,9 @@ def all_pairs(A:Prepared, # the A side: [K_a, n, d_a] activations, prepared
     check_sides(A, B, ms)
     (ka, kb), preps = (len(A), len(B)), [m.prepare for m in ms]
     pairs = check_pairs(pairs, ka, kb).to(A.x.device)
-    ta, tb = part_size(A, ms), part_size(B, ms)
-    if ta >= ka and tb >= kb: return compare_sides(A, B, pairs, ms, max_elems, reduce)
+    wa, wb = whole(A, ms), whole(B, ms)
+    if wa and wb: return compare_sides(A, B, pairs, ms, max_elems, reduce)
+    ta, tb = (ka if wa else part_size(A, ms)), (kb if wb else part_size(B, ms))
     nb = (kb - 1) // tb + 1
     order = (pairs[:, 0] // ta * nb + pairs[:, 1] // tb).argsort(stable=True)
     keys, counts = (pairs[order, 0] // ta * nb + pairs[order, 1] // tb).unique_consecutive(
@@ -203,10 +212,10 @@ def all_pairs(A:Prepared, # the A side: [K_a, n, d_a] activations, prepared
     out, held = {}, (None, None)
     for key, rows in zip(keys.tolist(), order.split(counts.tolist())):
         i, j = key // nb * ta, key % nb * tb
-        if held[0] != i: held = (i, A if ta >= ka else part(A, i, min(i + ta, ka), preps))
+        if held[0] != i: held = (i, A if wa else part(A, i, min(i + ta, ka), preps))
         pa = held[1]
         pb = (pa if B is A and (i, ta) == (j, tb) else
-              B if tb >= kb else part(B, j, min(j + tb, kb), preps))
+              B if wb else part(B, j, min(j + tb, kb), preps))
         off = torch.tensor([i, j], device=pairs.device)
         for m, v in compare_sides(pa, pb, pairs[rows] - off, ms, max_elems, reduce).items():
             if m not in out: out[m] = v.new_empty((len(pairs), *v.shape[1:]))
