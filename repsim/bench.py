@@ -239,5 +239,5 @@ def bench_table(result:dict)->str:
     return '\n'.join(rows + ["", f"Device: {result['device']}. Peak memory: {pm}. Times are "
                              "medians of at least 3 samples (min–max in brackets); the last "
                              "column is the speedup in CPU time (steadier on a busy CPU).",
-                             "* extrapolated from the measured seed-style time per instance "
-                             "(training) or per pair and layer (comparison)."])
+                             "* extrapolated from the measured seed-style time per instance",
+                             "  (training) or per pair and layer (comparison)."])
