@@ -283,7 +283,8 @@ def _train_share(cfg:StudyConfig, overwrite:bool, progress, command:str, stack:E
     if err is not None: raise err
     if msg[0]: raise RuntimeError(f"rank 0 of {ws} stopped: {msg[0]}")
     mine = train_instances(cfg.out, cfg.instances, cfg.instance_seed, cfg.recipe, cfg.data,
-                           cfg.device, cfg.chunk, progress is not None and rank == 0, (rank, ws))
+                           cfg.device, cfg.chunk, progress is not None and rank == 0, cfg.arch,
+                           cfg.design, cfg.checkpoints, share=(rank, ws))
     print(f"repsim: rank {rank} of {ws} trained instances {[m['instance'] for m in mine]}",
           file=sys.stderr, flush=True)
     dist.barrier()
