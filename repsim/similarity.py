@@ -191,11 +191,21 @@ def rowdot(blk:Block, feat, *args)->Tensor: # [c, n] <feat(A)[a][i], feat(B)[b][
     return torch.bmm(ua, ub.transpose(1, 2))[:, blk.a - a0, blk.b - b0].T   # [n, Ta, Tb] -> [c, n]
 
 # %% ../nbs/06_similarity.ipynb #9e935060
-def inner(blk:Block, fa:Tensor, fb:Tensor)->Tensor: # [c] fa[a[p]] . fb[b[p]] for every pair
-    "Each pair's inner product of flat per-instance vectors fa [K_a, m], fb [K_b, m]."
-    if blk.tile is None: return (fa[blk.a] * fb[blk.b]).sum(-1)
-    a0, a1, b0, b1 = blk.tile
-    return (fa[a0:a1] @ fb[b0:b1].mT)[blk.a - a0, blk.b - b0]
+def inner(blk:Block, fa:Tensor, fb:Tensor, # flat per-instance vectors [K_a, m], [K_b, m]
+          chunk:int=2**14, # entries summed in fa's dtype; the chunks' sums add up in float64
+         )->Tensor: # [c] fa[a[p]] . fb[b[p]] for every pair
+    "Each pair's inner product, the same to rounding whichever tile or part computes it."
+    m = fa.shape[-1]; cut = m - m % chunk
+    out = torch.zeros(len(blk.a), dtype=torch.float64, device=fa.device)
+    for s, e, w in ((0, cut, chunk), (cut, m, m - cut)):              # whole chunks, the rest
+        if e == s: continue
+        ua, ub = fa[:, s:e].unflatten(1, (-1, w)), fb[:, s:e].unflatten(1, (-1, w))  # [K, C, w]
+        if blk.tile is None: out += (ua[blk.a] * ub[blk.b]).sum(-1).double().sum(-1)
+        else:
+            a0, a1, b0, b1 = blk.tile                                  # [C, Ta, w] @ [C, w, Tb]
+            g = ua[a0:a1].transpose(0, 1) @ ub[b0:b1].permute(1, 2, 0)
+            out += g[:, blk.a - a0, blk.b - b0].double().sum(0)
+    return out.to(fa.dtype)
 
 # %% ../nbs/06_similarity.ipynb #f866a588
 INVARIANCES = ('permutation', 'sign_flip', 'orthogonal', 'isotropic_scaling', 'translation',
