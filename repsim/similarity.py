@@ -182,13 +182,14 @@ def cross(blk:Block, feat, *args)->Tensor: # [c, d_a, d_b] feat(A)[a]^T feat(B)[
 
 # %% ../nbs/06_similarity.ipynb #a0de9a7f
 def rowdot(blk:Block, feat, *args)->Tensor: # [c, n] <feat(A)[a][i], feat(B)[b][i]> per pair, input
-    "Each pair's per-input inner products of a [K, n, d] feature."
+    "Each pair's per-input inner products of a [K, n, d] feature, summed in float64."
     fa, fb = blk.A.get(feat, *args), blk.B.get(feat, *args)
-    if blk.tile is None: return (fa[blk.a] * fb[blk.b]).sum(-1)
+    if blk.tile is None: return (fa[blk.a].double() * fb[blk.b]).sum(-1).to(fa.dtype)
     a0, a1, b0, b1 = blk.tile
-    ua = fa[a0:a1].transpose(0, 1).contiguous()                                   # [n, T_a, d]
-    ub = ua if fb is fa and (a0, a1) == (b0, b1) else fb[b0:b1].transpose(0, 1).contiguous()
-    return torch.bmm(ua, ub.transpose(1, 2))[:, blk.a - a0, blk.b - b0].T   # [n, Ta, Tb] -> [c, n]
+    ua = fa[a0:a1].transpose(0, 1).double()                                       # [n, T_a, d]
+    ub = ua if fb is fa and (a0, a1) == (b0, b1) else fb[b0:b1].transpose(0, 1).double()
+    r = torch.bmm(ua, ub.transpose(1, 2))[:, blk.a - a0, blk.b - b0].T   # [n, Ta, Tb] -> [c, n]
+    return r.to(fa.dtype)
 
 # %% ../nbs/06_similarity.ipynb #9e935060
 def inner(blk:Block, fa:Tensor, fb:Tensor, # flat per-instance vectors [K_a, m], [K_b, m]
