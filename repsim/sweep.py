@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 from .core import atomic_write
 from .model import DEFAULT_ARCH, parse_arch
 from .training import DESIGNS
-from .study import StudyConfig, run_study, run_args
+from .config import StudyConfig, run_args
+from .study import run_study
 from .figures import save_fig
 
 # %% auto #0
