@@ -21,7 +21,8 @@ _API = dict(
     controls=('Controls', 'run_controls'),
     report=('Report',),
     verdict=('seed_claims', 'write_report', 'render_report'),
-    study=('StudyConfig', 'run_study'),
+    config=('StudyConfig',),
+    study=('run_study',),
     sweep=('SweepConfig', 'run_sweep', 'sweep_tables'),
 )
 _WHERE = {name: mod for mod, names in _API.items() for name in names}

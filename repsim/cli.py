@@ -6,172 +6,20 @@
 from __future__ import annotations
 import os
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch loads OpenMP: see "Threads"
-import argparse, json, math, shlex, sys, time
-from pathlib import Path
+import json, shlex, sys
 
 import torch
 import torch.distributed
-from . import __version__
 from .core import default_device, atomic_write
 from .verdict import render_report
-from .study import StudyConfig, run_study, train_into
-from .model import DEFAULT_ARCH, parse_arch
-from .training import DESIGNS
+from .config import StudyConfig, train_into
+from .study import run_study
 from .bench import bench, bench_table
 from .sweep import SweepConfig, LARGE, run_sweep, sweep_cells, sweep_tables
+from .args import parser, default_out
 
 # %% auto #0
-__all__ = ['parser', 'run_command', 'main']
-
-# %% ../nbs/23_cli.ipynb #d620cedb
-def _default_out()->Path: return Path('repsim_runs')/time.strftime('%Y-%m-%dT%H-%M-%S')
-
-# %% ../nbs/23_cli.ipynb #8d5c6f4c
-def _fraction(s):
-    try: v = float(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected a number, got {s!r}")
-    if not 0 < v < 1: raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {s}")
-    return v
-
-# %% ../nbs/23_cli.ipynb #80aa301c
-def _positive(kind):
-    def check(s):
-        try: v = kind(s)
-        except ValueError:
-            what = 'an integer' if kind is int else 'a number'
-            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
-        if not (v > 0 and math.isfinite(v)):
-            raise argparse.ArgumentTypeError(f"must be positive, got {s}")
-        return v
-    return check
-
-# %% ../nbs/23_cli.ipynb #301ee5b2
-def _arch(s):
-    try: return str(parse_arch(s))
-    except ValueError as e: raise argparse.ArgumentTypeError(str(e))
-
-def _epochs(s):
-    try: v = tuple(float(e) for e in s.split(','))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated epochs, got {s!r}")
-    if not all(math.isfinite(e) and e >= 0 for e in v):
-        raise argparse.ArgumentTypeError(f"epochs must be 0 or more, got {s}")
-    return v
-
-# %% ../nbs/23_cli.ipynb #240983f6
-def _ints(s):
-    try: return tuple(int(w) for w in s.split(','))
-    except ValueError: raise argparse.ArgumentTypeError(f"expected comma-separated integers, "
-                                                        f"got {s!r}")
-
-# %% ../nbs/23_cli.ipynb #f284c67c
-def _sweep_parser(q:argparse.ArgumentParser):
-    "The options of `repsim sweep`; left out, each takes the default grid's (or --large's) value."
-    add, pos_int = q.add_argument, _positive(int)
-    add('--out', type=Path, default=None,
-        help="the sweep's folder (default: repsim_runs/<timestamp>)")
-    add('--large', action='store_true', help="the larger grid (sweep's LARGE): hours, not minutes")
-    add('--widths', type=_ints, default=None, help="hidden0 widths, e.g. 8,16,32,64,128,256")
-    add('--template', default=None,
-        help="the width series' network, {w} the width: mlp:{w},16:tanh")
-    add('--base', type=_arch, default=None, help="the network followed in training and designs")
-    add('--checkpoints', type=_epochs, default=None, help="the base's training times (epochs)")
-    add('--designs', nargs='*', choices=[d for d in DESIGNS if d != 'seed'], default=None,
-        help="designs of the base besides the seed's")
-    add('--archs', nargs='*', type=_arch, default=None, help="other networks, e.g. cnn:8,16")
-    add('--instances', type=pos_int, default=None, help="instances per cell (default 5)")
-    add('--epochs', type=pos_int, default=None, help="training epochs (default 5)")
-    add('--images', type=pos_int, default=None, help="test images compared (default 1000)")
-    add('--seed', type=int, default=None, help="instance i of every cell has seed SEED+i")
-    _common(q)
-
-# %% ../nbs/23_cli.ipynb #57b92965
-def _common(q:argparse.ArgumentParser, train:bool=False, compare:bool=False):
-    "Add the shared options to a command's parser."
-    q.add_argument('--data', default=None, help="MNIST folder holding MNIST/raw/*-ubyte (default: "
-                   "$REPSIM_DATA, else ./data; downloaded there when online)")
-    q.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'],
-                   help="where to compute; auto picks CUDA when available")
-    q.add_argument('--quiet', action='store_true',
-                   help="no progress bars (also off when stderr is not a terminal)")
-    pos_int, add = _positive(int), q.add_argument
-    if train:
-        add('--instances', type=pos_int, default=5,
-            help="number of instances; instance i has seed SEED+i")
-        add('--epochs', type=pos_int, default=5, help="training epochs per instance")
-        add('--seed', type=int, default=0, help="seed of instance 0")
-        add('--lr', type=_positive(float), default=1e-3, help="Adam learning rate")
-        add('--batch-size', type=pos_int, default=64, help="images per training step")
-        add('--chunk', type=pos_int, default=256,
-            help="instances trained together in one stacked program")
-        add('--arch', type=_arch, default=DEFAULT_ARCH, help="the network: mlp:W1,W2,...[:ACT] "
-            "(ACT tanh, relu or gelu; the seed's is the default) or cnn:C1,C2 (5x5 stride-2 convs)")
-        add('--design', default='seed', choices=list(DESIGNS), help="which sources of randomness "
-            "vary between instances: both (seed), only the initialisation (init_only: one shared "
-            "data order), only the data order (data_order_only: one shared initialisation)")
-        add('--checkpoints', type=_epochs, default=(), help="also keep the weights at these "
-            "training times, comma-separated epochs (e.g. 0,0.25,1,5), in OUT/checkpoints/")
-        add('--overwrite', action='store_true',
-            help="replace results in OUT made with other arguments")
-    if compare:
-        add('--images', type=pos_int, default=1000, help="compare on the first N MNIST test images")
-        add('--no-controls', dest='controls', action='store_false',
-            help="skip null baselines, the established measures and significance tests")
-        add('--alpha', type=_fraction, default=0.05,
-            help="family-wise level of the controls' tests (Holm)")
-        add('--margin', type=_positive(float), default=0.05,
-            help="equivalence margin: similarities closer than this count as equal")
-        add('--memory-budget', type=_positive(float), default=2.0, metavar='GB',
-            help="GB the prepared instances may hold at once; the comparisons stream over "
-                 "parts of the instances to stay within it (results do not change)")
-
-# %% ../nbs/23_cli.ipynb #dea236ec
-def parser()->argparse.ArgumentParser:
-    "The `repsim` argument parser."
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = argparse.ArgumentParser(prog='repsim', formatter_class=fmt, description=
-        "Do independently trained instances of the same network learn the same hidden "
-        "representation? Train instances of the seed's 784-32-16-10 tanh MLP on MNIST and compare "
-        "their hidden activations.")
-    p.add_argument('--version', action='version', version=f'repsim {__version__}')
-    sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    cmd = lambda name, help, description: sub.add_parser(name, help=help, formatter_class=fmt,
-                                                         description=description)
-    default = "(default: repsim_runs/<timestamp>)"
-    t = cmd('train', "train instances into OUT/stored_model_weights", "Train N instances of the "
-            "seed's MLP with the seed's recipe; rerun to resume after an interruption.")
-    t.add_argument('--out', type=Path, default=None, help=f"run folder {default}")
-    _common(t, train=True)
-    c = cmd('compare', "compare stored instances and write a report", "Compare every model_inst_* "
-            "in a folder (repsim's or the seed's own) pairwise.")
-    c.add_argument('--weights', type=Path, required=True,
-                   help="folder of model_inst_<i> state dicts")
-    c.add_argument('--out', type=Path, default=None,
-                   help=f"where report.json, report.md and figures/ go {default}")
-    _common(c, compare=True)
-    r = cmd('run', "train, then compare, into one OUT",
-            "The whole study: train N instances, then compare them; rerun to resume.")
-    r.add_argument('--out', type=Path, default=None, help=f"run folder {default}")
-    _common(r, train=True, compare=True)
-    b = cmd('bench', "time the seed's way against repsim's, side by side", "Train and compare the "
-            "seed's way (one nn.Module at a time, per-image loop) and repsim's batched way in one "
-            "process on the same data; print a table and write OUT/bench.json.")
-    b.add_argument('--out', type=Path, default=None, help=f"folder for bench.json {default}")
-    b.add_argument('--quick', action='store_true', help="time the seed-style training on its "
-                   "first 300 batches, scaled to the epoch (about 4 minutes on 2 CPU cores)")
-    b.add_argument('--train-k', type=_positive(int), nargs='+', default=None, help="instance "
-                   "counts for the training cases (default: 10 100; on CUDA also 1000 4000)")
-    b.add_argument('--pairwise-cap', type=_positive(int), default=1000,
-                   help="images used by the O(n^2) measures (RBF CKA, RSA, mutual kNN)")
-    _common(b)
-    _sweep_parser(cmd('sweep', "a grid of studies: width, training time, design, architecture",
-                      "Train and compare K instances per cell of a grid (hidden0 widths, "
-                      "checkpoints in training, randomness designs, other architectures); write "
-                      "OUT/sweep.csv and figures; rerun to resume cell by cell."))
-    rp = cmd('report', "re-render report.md from OUT/report.json",
-             "Re-render OUT/report.md from OUT/report.json without recomputing.")
-    rp.add_argument('out', type=Path, help="run folder holding report.json")
-    return p
+__all__ = ['run_command', 'main']
 
 # %% ../nbs/23_cli.ipynb #52f3cac8
 def _config(a)->StudyConfig:
@@ -248,7 +96,7 @@ def run_command(argv:list[str]|None=None, # command-line arguments, without the 
     progress = not getattr(a, 'quiet', True) and sys.stderr.isatty()
     if a.command == 'report':
         render_report(a.out); print(f"re-rendered {a.out/'report.md'}"); return 0
-    a.out = a.out or _default_out()
+    a.out = a.out or default_out()
     default_device(a.device)                           # fail early on --device cuda without CUDA
     command = shlex.join(['repsim', *(sys.argv[1:] if argv is None else argv)])  # for a 2nd writer
     if a.command == 'bench': return _bench(a)

@@ -5,104 +5,27 @@
 # %% ../nbs/16_controls.ipynb #32301e56
 from __future__ import annotations
 import math
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from .similarity import Prepared, Settings
-from .measures import REGISTRY, NAMES, all_pairs, summarize, get_measures
+from .measures import REGISTRY, NAMES, all_pairs, summarize
 from .model import DEFAULT_ARCH
 from .nulls import CONDITIONS, condition_pairs, null_sources
 from .stats import compare_conditions, condition_ci, holm_decisions
+from .conditions import condition_summary, condition_reduced, HIST_BINS
 
 # %% auto #0
-__all__ = ['PER_INPUT', 'CROSS_LAYER', 'SIGN_INVARIANT', 'HIST_BINS', 'MARGIN', 'condition_values', 'condition_summary',
-           'reduce_values', 'Streamed', 'condition_reduced', 'seed_pair_index', 'pair_values', 'measure_layer',
+__all__ = ['PER_INPUT', 'CROSS_LAYER', 'SIGN_INVARIANT', 'MARGIN', 'seed_pair_index', 'pair_values', 'measure_layer',
            'compare_with_trained', 'cross_layer', 'layer_identification', 'Controls', 'decide', 'run_controls']
 
 # %% ../nbs/16_controls.ipynb #cb93c473
 PER_INPUT = tuple(m.name for m in REGISTRY if m.per_input)  # the seed's four, one value per input
 CROSS_LAYER = tuple(m.name for m in REGISTRY if m.cross_layer)  # may compare layers of other widths
 SIGN_INVARIANT = tuple(m.name for m in REGISTRY if {'permutation', 'sign_flip'} <= m.invariant)
-
-# %% ../nbs/16_controls.ipynb #c6568d4b
-def condition_values(A:Prepared, # the A side
-                     B:Prepared, # the B side (the same object when both are the same networks)
-                     design:str, # the condition's pairs: 'upper', 'ordered' or 'diagonal'
-                     measures=NAMES, # which measures
-                    )->dict[str, Tensor]: # {measure: [K, K, n] or [K, K]}, NaN off the pairs
-    "Every measure for every pair of one condition and layer, as [K, K] matrices (float64)."
-    k = len(A)
-    pairs = condition_pairs(k, design)
-    out = {}
-    for m, v in all_pairs(A, B, pairs, measures).items():
-        out[m] = torch.full((k, k, *v.shape[1:]), float('nan'), dtype=torch.float64)
-        out[m][pairs[:, 0], pairs[:, 1]] = v.double()
-    return out
-
-# %% ../nbs/16_controls.ipynb #377e360c
-def condition_summary(M:Tensor, # [K, K] pair means of one condition and measure, NaN off the pairs
-                      alpha:float=0.05, # the CI is 1 - alpha
-                     )->dict: # mean, ci_low, ci_high, se, n_pairs, std (over pairs)
-    "A condition's mean over pairs with its instance-level CI."
-    v = M[~M.isnan()]
-    return dict(condition_ci(M, alpha), std=float(v.std(correction=0)) if len(v) else math.nan)
-
-# %% ../nbs/16_controls.ipynb #66dc0358
-HIST_BINS = np.linspace(-1, 1, 81)  # per-input histograms' bin edges (cosine, Pearson: [-1, 1])
-
-# %% ../nbs/16_controls.ipynb #bc66a938
-def reduce_values(M:Tensor, # [K, K] pair-level or [K, K, n] per-input values, NaN off the pairs
-                  pairs:Tensor, # [P, 2] the condition's pairs
-                 )->tuple[Tensor, dict|None, list|None]: # [K, K] pair means, summary, histogram
-    "A condition's values for one measure, reduced to what the report keeps."
-    if M.ndim == 2: return M, None, None
-    E = M[pairs[:, 0], pairs[:, 1]]                                 # [P, n], NaN only if undefined
-    return M.nanmean(-1), summarize(E), np.histogram(E[~E.isnan()].numpy(), HIST_BINS)[0].tolist()
-
-# %% ../nbs/16_controls.ipynb #4936e5a3
-class Streamed:
-    "Per-input values reduced block by block: pair means kept, summary and histogram accumulated."
-    def __init__(self):
-        self.n, self.nan, self.mean, self.m2, self.hist, self.blocks = 0, 0, 0., 0., 0, []
-    def __call__(self, v:Tensor, # [c, n] one block's per-input values, NaN where undefined
-                )->Tensor: # [c] the block's pair means (float64)
-        v = v.double()
-        ok = ~v.isnan()
-        x, c = v[ok], int(ok.sum())
-        self.nan += v.numel() - c
-        self.blocks = [x] if not self.blocks else [None]     # a single block's values: exactly
-        if c:
-            mu = x.mean().item()
-            d, tot = mu - self.mean, self.n + c
-            self.m2 += (x - mu).square().sum().item() + d * d * self.n * c / tot
-            self.mean, self.n = self.mean + d * c / tot, tot
-            self.hist = self.hist + np.histogram(x.cpu().numpy(), HIST_BINS)[0]
-        return v.nanmean(-1)
-    def summary(self)->dict: # as `summarize` of all values seen: mean, std, n, nan_count
-        if self.blocks and self.blocks[0] is not None:
-            return dict(summarize(self.blocks[0]), nan_count=self.nan)
-        ok = self.n > 0
-        return dict(mean=self.mean if ok else math.nan,
-                    std=math.sqrt(self.m2 / self.n) if ok else math.nan, n=self.n,
-                    nan_count=self.nan)
-
-# %% ../nbs/16_controls.ipynb #232b6935
-def condition_reduced(A:Prepared, B:Prepared, # the two sides (see condition_values)
-                      design:str, # the condition's pairs: 'upper', 'ordered' or 'diagonal'
-                      measures=NAMES, # which measures
-                     )->dict: # {measure: ([K, K] pair means, summary, histogram)}, as reduce_values
-    "A condition's values reduced as they are computed: memory O(K^2), not O(K^2 n)."
-    k, pairs = len(A), condition_pairs(len(A), design)
-    per = {m.name: Streamed() for m in get_measures(measures) if m.per_input}
-    out = {}
-    for m, v in all_pairs(A, B, pairs, measures, reduce=per).items():
-        M = torch.full((k, k), float('nan'), dtype=torch.float64)
-        M[pairs[:, 0], pairs[:, 1]] = v.double().cpu()
-        out[m] = (M, per[m].summary(), per[m].hist.tolist()) if m in per else (M, None, None)
-    return out
 
 # %% ../nbs/16_controls.ipynb #29df85bf
 def seed_pair_index(k:int, # number of instances

@@ -12,9 +12,9 @@ from .controls import Controls, PER_INPUT, SIGN_INVARIANT
 from .model import DEFAULT_ARCH, ODD, parse_arch
 
 # %% auto #0
-__all__ = ['SEED_TABLE', 'TITLES', 'ARROWS', 'Report', 'fmt', 'seed_table_markdown', 'per_input_markdown', 'measures_markdown',
-           'positive_control_markdown', 'layer_identification_markdown', 'instances_markdown', 'hidden_layers',
-           'positive_copy', 'setup_markdown']
+__all__ = ['SEED_TABLE', 'TITLES', 'ARROWS', 'Report', 'fmt', 'seed_table_markdown', 'per_input_markdown', 'decided_cell',
+           'measures_markdown', 'positive_control_markdown', 'layer_identification_markdown', 'instances_markdown',
+           'hidden_layers', 'positive_copy', 'setup_markdown']
 
 # %% ../nbs/19_report.ipynb #5d5225c3
 @dataclass
@@ -88,7 +88,9 @@ def per_input_markdown(report:Report)->str:
 # %% ../nbs/19_report.ipynb #7f18a2cf
 ARROWS = dict(higher='↑', lower='↓', equivalent='~', inconclusive='')  # trained vs a condition
 
-def _cell(s:dict, t:dict|None)->str:
+def decided_cell(s:dict, # a condition's summary: mean, ci_low, ci_high
+                 t:dict|None, # trained twins' test against it (None: no test)
+                )->str:
     "mean [CI], and the decision's arrow."
     mark = ARROWS[t['direction']] if t else ''
     return f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]" + (f" {mark}" if mark else '')
@@ -105,7 +107,7 @@ def measures_markdown(report:Report, # a report with controls
                 "| measure | " + " | ".join(CONDITIONS[k].title for k in c.conditions) + " |",
                 "|---|" + "---|" * len(c.conditions)]
         decided = lambda m, k: c.significance.get(m, {}).get(l, {}).get(k)
-        out += [f"| {m} | " + " | ".join(_cell(c.measures[m][l][k], decided(m, k))
+        out += [f"| {m} | " + " | ".join(decided_cell(c.measures[m][l][k], decided(m, k))
                                         for k in c.conditions) + " |" for m in c.measures]
         out.append("")
     inf = c.inference

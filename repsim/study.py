@@ -4,23 +4,22 @@
 
 # %% ../nbs/20_study.ipynb #e2945238
 from __future__ import annotations
-import json, shutil, sys
+import sys
 from contextlib import ExitStack
-from dataclasses import dataclass, asdict
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 import torch.distributed
 
-from .core import default_device, atomic_write, lock_out
+from .core import default_device, lock_out
 from .data import load_mnist
-from .store import load_instance, instance_files
-from .training import Recipe, train_instances, accuracy, DESIGNS
+from .training import train_instances, accuracy
 from .activations import stacked_activations
-from .similarity import Settings
 from .measures import NAMES
 from .nulls import CONDITIONS
 from .model import init_net, DEFAULT_ARCH, parse_arch
+from .config import StudyConfig, claim_out, run_args, study_instances, study_arch
 from .controls import run_controls, decide, pair_values, seed_pair_index, PER_INPUT
 from .maps import map_scores, maps_summary, plot_map_scores
 from .stitching import stitching, stitching_summary, plot_stitching
@@ -32,156 +31,7 @@ from .report import Report
 from .verdict import write_report
 
 # %% auto #0
-__all__ = ['FUNCTION_SKIPPED', 'StudyConfig', 'claim_out', 'run_args', 'study_instances', 'study_arch', 'train_into',
-           'function_analyses', 'function_tests', 'world', 'run_study']
-
-# %% ../nbs/20_study.ipynb #bd51952d
-@dataclass
-class StudyConfig:
-    "Every setting of a study."
-    out:str|Path # run folder: weights, report.json, report.md, report.html, figures/
-    instances:int=5 # how many instances to train (ignored with weights)
-    epochs:int=5 # training epochs
-    instance_seed:int=0 # instance i has seed instance_seed + i
-    lr:float=1e-3 # Adam learning rate
-    batch_size:int=64 # images per training step
-    weights:str|Path|None=None # a folder of stored instances to compare instead of training
-    images:int=1000 # compare on the first n MNIST test images
-    data:str|Path|None=None # MNIST folder (see data_root)
-    device:str='auto' # 'auto', 'cpu' or 'cuda'
-    controls:bool=True # nulls, every measure, tests, layer identification; False: the seed's table
-    function:bool=True # maps, stitching and interpolation between instances (with the controls)
-    function_instances:int=10 # the function analyses use this many instances (pairs grow as K^2)
-    alpha:float=0.05 # family-wise level of the tests
-    margin:float=0.05 # equivalence margin
-    rng_seed:int=0 # seed of the nulls' randomness
-    pairwise_cap:int=1000 # inputs used by the O(n^2) measures (RBF CKA, RSA, mutual kNN)
-    memory_budget:float|None=2.0 # GB the prepared instances may hold at once; None: no bound
-    chunk:int=256 # instances trained together in one stacked program
-    arch:str=DEFAULT_ARCH # the architecture (see parse_arch); with weights, as they record it
-    design:str='seed' # which sources of randomness vary between instances (training's DESIGNS)
-    checkpoints:tuple=() # also keep the weights at these epochs (OUT/checkpoints/epoch_{e})
-
-    def __post_init__(self):
-        self.out, self.arch = Path(self.out), str(parse_arch(self.arch))
-        if self.design not in DESIGNS:
-            raise ValueError(f"unknown design {self.design!r}; choose from {', '.join(DESIGNS)}")
-        self.checkpoints = tuple(sorted(float(c) for c in self.checkpoints))
-        if any(not 0 <= c <= self.epochs for c in self.checkpoints):
-            raise ValueError(f"checkpoints must lie between 0 and {self.epochs} epochs; "
-                             f"got {list(self.checkpoints)}")
-        if self.weights is None and self.instances < 2:
-            raise ValueError(f"a study compares instances pairwise: it needs at least 2 instances; "
-                             f"got {self.instances}")
-        if not 1 <= self.images <= 10000:
-            raise ValueError(f"images must be between 1 and 10000 (the MNIST test set); "
-                             f"got {self.images}")
-        if self.controls and self.images < 40:
-            raise ValueError(f"the controls need at least 40 images (SVCCA keeps up to 32 "
-                             f"directions of hidden0, mutual kNN uses 10 neighbours); got "
-                             f"{self.images}. Use more images or no controls")
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must be between 0 and 1; got {self.alpha}")
-        if not self.margin > 0: raise ValueError(f"margin must be positive; got {self.margin}")
-        if self.function_instances < 2:
-            raise ValueError(f"function_instances must be at least 2; "
-                             f"got {self.function_instances}")
-        self.settings                                              # checks it against the measures
-
-    @property
-    def settings(self)->Settings: # the measures' settings
-        b = self.memory_budget
-        return Settings(pairwise_cap=self.pairwise_cap, memory_budget=None if b is None else
-                        int(b * 1e9))
-
-    @property
-    def recipe(self)->Recipe:
-        return Recipe(lr=self.lr, batch_size=self.batch_size, epochs=self.epochs)
-
-# %% ../nbs/20_study.ipynb #3442d4b2
-def claim_out(out:Path, # run folder
-              args:dict, # the arguments that define the run's results
-              overwrite:bool=False, # replace results made with other arguments
-             ):
-    "Record a run's arguments in OUT/run.json, refusing an OUT made with different ones."
-    path = Path(out)/'run.json'
-    if path.exists():
-        try: old = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: not valid JSON ({e}); delete it or use another --out"
-                             ) from None
-        diff = {k: (old.get(k), args.get(k)) for k in sorted(set(old) | set(args))
-                if old.get(k) != args.get(k)}
-        if diff and not overwrite:
-            raise ValueError(f"{out} holds results of different arguments ("
-                             + ', '.join(f'{k}: {a} -> {b}' for k, (a, b) in diff.items())
-                             + "); use another --out, or --overwrite to replace them")
-        results = ['report.json', 'report.md', 'report.html', 'figures', 'stored_model_weights']
-        for p in (results if diff else []):
-            q = Path(out)/p
-            if q.is_dir(): shutil.rmtree(q)
-            elif q.exists(): q.unlink()
-    atomic_write(path, lambda f: f.write(json.dumps(args, indent=2).encode()))
-
-# %% ../nbs/20_study.ipynb #050d0dff
-def run_args(cfg:StudyConfig)->dict:
-    "The arguments that define a run's results (recorded in OUT/run.json)."
-    family = dict(arch=cfg.arch, design=cfg.design, checkpoints=list(cfg.checkpoints))
-    default = dict(arch=DEFAULT_ARCH, design='seed', checkpoints=[])
-    return dict(instances=cfg.instances, seed=cfg.instance_seed, recipe=asdict(cfg.recipe),
-                images=cfg.images, **{k: v for k, v in family.items() if v != default[k]})
-
-# %% ../nbs/20_study.ipynb #5d0b31bf
-def study_instances(cfg:StudyConfig, # the study
-                    overwrite:bool=False, # replace results of other arguments in OUT
-                    progress:bool=False, # progress bars
-                   )->tuple[list[str], list[dict], list[int|None]]: # names, state dicts, seeds
-    "Train the instances into OUT (or load stored ones)."
-    if cfg.weights is None:
-        claim_out(cfg.out, run_args(cfg), overwrite)
-        metas = train_instances(cfg.out, cfg.instances, cfg.instance_seed, cfg.recipe, cfg.data,
-                                cfg.device, cfg.chunk, progress, cfg.arch, cfg.design,
-                                cfg.checkpoints)
-        files = [cfg.out/'stored_model_weights'/m['name'] for m in metas]
-    else: files = instance_files(cfg.weights)
-    if len(files) < 2:
-        raise ValueError(f"comparing needs at least 2 instances; found {len(files)} "
-                         f"in {cfg.weights}")
-    def seed(p):
-        meta = p.with_name(p.name + '.json')
-        return json.loads(meta.read_text()).get('seed') if meta.exists() else None
-    arch = study_arch(cfg)
-    return ([p.name for p in files], [load_instance(p, arch=arch) for p in files],
-            [seed(p) for p in files])
-
-# %% ../nbs/20_study.ipynb #6b9f66cf
-def study_arch(cfg:StudyConfig)->str:
-    "The architecture of the study's instances (see parse_arch)."
-    if cfg.weights is None: return cfg.arch
-    def rec(p):
-        meta = p.with_name(p.name + '.json')
-        return json.loads(meta.read_text()).get('arch', DEFAULT_ARCH) if meta.exists() else None
-    found = {r for r in map(rec, instance_files(cfg.weights)) if r is not None} or {cfg.arch}
-    if len(found) > 1:
-        raise ValueError(f"{cfg.weights} holds instances of different architectures "
-                         f"({', '.join(sorted(found))}): compare one architecture at a time")
-    arch = found.pop()
-    if cfg.arch != DEFAULT_ARCH and cfg.arch != str(parse_arch(arch)):
-        raise ValueError(f"{cfg.weights} holds {arch} instances, not {cfg.arch}")
-    return str(parse_arch(arch))
-
-# %% ../nbs/20_study.ipynb #b7f510eb
-def train_into(cfg:StudyConfig, # the instances to train (instances, epochs, seed, recipe, chunk)
-               overwrite:bool=False, # replace results of other arguments in OUT
-               progress:bool=False, # progress bars
-               command:str='train_into', # who holds OUT's lock
-              )->list[dict]: # per-instance metadata: name, seed, test_accuracy, ...
-    "Train (or resume) the instances into OUT/stored_model_weights."
-    with lock_out(cfg.out, command):
-        claim_out(cfg.out, {k: v for k, v in run_args(cfg).items() if k != 'images'}, overwrite)
-        return train_instances(cfg.out, cfg.instances, cfg.instance_seed, cfg.recipe, cfg.data,
-                               cfg.device, cfg.chunk, progress, cfg.arch, cfg.design,
-                               cfg.checkpoints)
+__all__ = ['FUNCTION_SKIPPED', 'function_analyses', 'function_tests', 'world', 'run_study']
 
 # %% ../nbs/20_study.ipynb #21dfcd92
 def function_analyses(cfg:StudyConfig, # the study (data, alpha, margin, function_instances)
@@ -334,3 +184,6 @@ def _run_study(cfg:StudyConfig, overwrite:bool, progress)->Report:
                     seed_pair=seed_pair, controls=ctrl, function=function)
     report.figures = _figures(cfg, report, acts, pv, pms, raw)
     return write_report(cfg.out, report)
+
+
+

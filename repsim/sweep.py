@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 from .core import atomic_write
 from .model import DEFAULT_ARCH, parse_arch
 from .training import DESIGNS
-from .study import StudyConfig, run_study, run_args
+from .config import StudyConfig, run_args
+from .study import run_study
 from .figures import save_fig
 
 # %% auto #0
@@ -163,12 +164,6 @@ def write_csv(path:str|Path, # the CSV file
     return Path(path)
 
 # %% ../nbs/22_sweep.ipynb #d50ae5cb
-def _axis(xs:list)->tuple[list, list]:
-    "Positions and tick labels of x values: numbers as they are, anything else by order."
-    if all(isinstance(x, (int, float)) for x in xs): return list(xs), [f"{x:g}" for x in xs]
-    return list(range(len(xs))), [str(x) for x in xs]
-
-# %% ../nbs/22_sweep.ipynb #5038521d
 def plot_series(rows:list[dict], # tidy rows (COLUMNS) of the cells to show
                 x:str, # the column along the horizontal axis: width0, epoch, design or arch
                 measures:tuple=('linear_cka', 'procrustes', 'matched_cosine_flip'), # panels
@@ -178,9 +173,9 @@ def plot_series(rows:list[dict], # tidy rows (COLUMNS) of the cells to show
     "Each measure against x: trained twins (mean, 95% CI) and the random-init null's CI."
     layers = layers or tuple(dict.fromkeys(r['layer'] for r in rows if r['layer'] != 'output'))
     xs = list(dict.fromkeys(r[x] for r in rows))
-    numeric = all(isinstance(v, (int, float)) for v in xs)
-    if numeric: xs = sorted(xs)
-    pos, ticks = _axis(xs)
+    numeric = all(isinstance(v, (int, float)) for v in xs)     # at their values, else by order
+    xs, pos = (sorted(xs), sorted(xs)) if numeric else (xs, list(range(len(xs))))
+    ticks = [f"{v:g}" if numeric else str(v) for v in xs]
     fig, axs = plt.subplots(1, len(measures), figsize=(4.2*len(measures), 3.4), squeeze=False)
     for ax, m in zip(axs[0], measures):
         for j, l in enumerate(layers):
@@ -215,26 +210,34 @@ def plot_series(rows:list[dict], # tidy rows (COLUMNS) of the cells to show
     fig.tight_layout()
     return fig
 
+# %% ../nbs/22_sweep.ipynb #5038521d
+def _views(cfg:SweepConfig, rows:list[dict])->dict[str, tuple[str, list[dict]]]:
+    "The sweep's four views of its rows: {view: (the column along which they differ, rows)}."
+    base, others = str(parse_arch(cfg.base)), {str(parse_arch(a)) for a in cfg.archs}
+    series = {str(parse_arch(cfg.template.format(w=w))) for w in cfg.widths}
+    end = [r for r in rows if r['epoch'] == cfg.epochs]
+    seed = [r for r in end if r['design'] == 'seed']
+    return dict(width=('width0', [r for r in seed if r['arch'] in series]),
+                training_time=('epoch', [r for r in rows
+                                         if r['arch'] == base and r['design'] == 'seed']),
+                design=('design', [r for r in end if r['arch'] == base]),
+                architecture=('arch', [r for r in seed if r['arch'] in others | {base}]))
+
 # %% ../nbs/22_sweep.ipynb #265221c2
 def _figures(cfg:SweepConfig, rows:list[dict])->list[str]:
-    "The sweep's figures, saved under OUT/figures."
+    "The sweep's figures, one per view, saved under OUT/figures."
     base = str(parse_arch(cfg.base))
-    series = {str(parse_arch(cfg.template.format(w=w))) for w in cfg.widths}
-    end = [r for r in rows if r['epoch'] == cfg.epochs and r['design'] == 'seed']
-    pick = dict(
-        width=([r for r in end if r['arch'] in series], 'width0', ('hidden0',),
-               f"{cfg.template}: similarity of trained twins against hidden0 width"),
-        training_time=([r for r in rows if r['arch'] == base and r['design'] == 'seed'], 'epoch',
-                       None, f"{base}: similarity from initialisation to the end of training"),
-        design=([r for r in rows if r['arch'] == base and r['epoch'] == cfg.epochs], 'design',
-                None, f"{base}: which source of randomness makes the instances differ"),
-        architecture=([r for r in end if r['arch'] in (base, *map(
-            lambda a: str(parse_arch(a)), cfg.archs))], 'arch', ('hidden0', 'hidden1'),
-            "MLP against CNN, layer by layer"))
+    look = dict(width=(('hidden0',), f"{cfg.template}: similarity of trained twins against "
+                                     "hidden0 width"),
+                training_time=(None, f"{base}: similarity from initialisation to the end of "
+                                     "training"),
+                design=(None, f"{base}: which source of randomness makes the instances differ"),
+                architecture=(('hidden0', 'hidden1'), "MLP against CNN, layer by layer"))
     figs = []
-    for name, (rs, x, layers, title) in pick.items():
+    for name, (x, rs) in _views(cfg, rows).items():
         if len({r[x] for r in rs}) < 2: continue                  # nothing to compare along x
-        figs.append(save_fig(plot_series(rs, x, layers=layers, title=title), cfg.out, name))
+        fig = plot_series(rs, x, layers=look[name][0], title=look[name][1])
+        figs.append(save_fig(fig, cfg.out, name))
     return figs
 
 # %% ../nbs/22_sweep.ipynb #b458deb5
@@ -285,17 +288,7 @@ def sweep_tables(rows:list[dict], # the sweep's tidy rows
                  measures:tuple=('linear_cka', 'procrustes', 'matched_cosine_flip'), # columns
                 )->str: # Markdown
     "The sweep's hidden0 results as tables: against width, training time, design, architecture."
-    base = str(parse_arch(cfg.base))
-    series = {str(parse_arch(cfg.template.format(w=w))) for w in cfg.widths}
-    end = [r for r in rows if r['epoch'] == cfg.epochs]
-    parts = dict(
-        width=('width0', [r for r in end if r['arch'] in series and r['design'] == 'seed']),
-        training_time=('epoch', [r for r in rows if r['arch'] == base and r['design'] == 'seed']),
-        design=('design', [r for r in end if r['arch'] == base]),
-        architecture=('arch', [r for r in end if r['design'] == 'seed'
-                               and r['arch'] in (base, *map(lambda a: str(parse_arch(a)),
-                                                            cfg.archs))]))
     out = []
-    for name, (key, rs) in parts.items():
+    for name, (key, rs) in _views(cfg, rows).items():
         out += [f"**hidden0 against {name.replace('_', ' ')}**", "", *_table(rs, key, measures), ""]
     return '\n'.join(out)

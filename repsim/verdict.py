@@ -17,8 +17,8 @@ from .report import (Report, seed_table_markdown, per_input_markdown, measures_m
                            instances_markdown, hidden_layers, positive_copy, setup_markdown)
 
 # %% auto #0
-__all__ = ['CAPTURE', 'describe', 'against', 'seed_claims', 'claims_markdown', 'function_claims', 'function_markdown',
-           'power_markdown', 'report_markdown', 'write_report', 'render_report']
+__all__ = ['CAPTURE', 'describe', 'against', 'all_nulls', 'seed_claims', 'claims_markdown', 'function_claims',
+           'function_markdown', 'power_markdown', 'report_markdown', 'write_report', 'render_report']
 
 # %% ../nbs/19_verdict.ipynb #44876fc4
 def describe(t:dict, # one test from the controls' significance (after Holm)
@@ -56,7 +56,8 @@ def _ci(report:Report, m:str, l:str, c:str='trained')->str:
     return f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
 
 # %% ../nbs/19_verdict.ipynb #2ded006b
-def _all(sig:dict, m:str, l:str, direction:str)->bool:
+def all_nulls(sig:dict, m:str, l:str, direction:str)->bool:
+    "Trained twins decided `direction` against every null, for measure m in layer l."
     return all(sig[m][l][c]['direction'] == direction for c in NULLS)
 
 # %% ../nbs/19_verdict.ipynb #d37371c5
@@ -95,7 +96,7 @@ def _claim_sorted(report:Report, layers)->dict:
 def _claim_features(report:Report, layers, established)->dict:
     "Claim 3: the features encoded by any instance are very similar."
     sig = report.controls.significance
-    ok = {l: [m for m in established if _all(sig, m, l, 'higher')] for l in layers}
+    ok = {l: [m for m in established if all_nulls(sig, m, l, 'higher')] for l in layers}
     n_ok = [len(v) for v in ok.values()]
     verdict = ('supported' if min(n_ok) == len(established) else
                'partly supported' if max(n_ok) else 'not supported')
@@ -123,8 +124,8 @@ def _claim_neurons(report:Report, layers)->dict:
 def _claim_outputs(report:Report)->dict:
     "Claim 5: the outputs are highly similar."
     sig = report.controls.significance
-    return dict(claim="The outputs are highly similar",
-                verdict='supported' if _all(sig, 'raw_cosine', 'output', 'higher') else 'not shown',
+    up = all_nulls(sig, 'raw_cosine', 'output', 'higher')
+    return dict(claim="The outputs are highly similar", verdict='supported' if up else 'not shown',
                 evidence=f"output: raw cosine {_ci(report, 'raw_cosine', 'output')} is "
                          + against({c: sig['raw_cosine']['output'][c] for c in NULLS}))
 
