@@ -16,7 +16,7 @@ from .core import default_device, atomic_write
 from .verdict import render_report
 from .study import StudyConfig, run_study, train_into
 from .model import DEFAULT_ARCH, parse_arch
-from .training import DESIGNS
+from .training_run import DESIGNS
 from .bench import bench, bench_table
 from .sweep import SweepConfig, LARGE, run_sweep, sweep_cells, sweep_tables
 

@@ -15,7 +15,8 @@ import torch.distributed
 from .core import default_device, atomic_write, lock_out
 from .data import load_mnist
 from .store import load_instance, instance_files
-from .training import Recipe, train_instances, accuracy, DESIGNS
+from .training import Recipe, accuracy
+from .training_run import train_instances, DESIGNS
 from .activations import stacked_activations
 from .similarity import Settings
 from .measures import NAMES
