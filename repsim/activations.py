@@ -11,7 +11,8 @@ import torch.nn as nn
 from torch import Tensor
 
 from .core import default_device
-from .model import DEFAULT_ARCH, Arch, parse_arch, stack_params, stacked_forward
+from .model import DEFAULT_ARCH, Arch, parse_arch
+from .stacked import stack_params, stacked_forward
 
 # %% auto #0
 __all__ = ['stacked_activations', 'collect_activations']

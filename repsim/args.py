@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .model import DEFAULT_ARCH, parse_arch
-from .training import DESIGNS
+from .training_run import DESIGNS
 
 # %% auto #0
 __all__ = ['default_out', 'parser']

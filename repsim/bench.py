@@ -15,8 +15,10 @@ from .core import default_device, versions
 from .data import load_mnist, data_root
 from .training import Recipe, train_stacked
 from .activations import stacked_activations
-from .similarity import seed_loop, Prepared, Settings
-from .measures import NAMES, all_pairs, instance_pairs
+from .similarity import Prepared, Settings
+from .similarity_seed import seed_loop
+from .measures import NAMES, instance_pairs
+from .pairs import all_pairs
 from .controls import PER_INPUT
 
 # %% auto #0

@@ -11,7 +11,8 @@ import torch
 from torch import Tensor
 
 from .similarity import Prepared
-from .measures import NAMES, all_pairs, summarize, get_measures
+from .measures import NAMES, summarize, get_measures
+from .pairs import all_pairs
 from .nulls import condition_pairs
 from .stats import condition_ci
 

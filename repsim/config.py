@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .core import atomic_write, lock_out
 from .store import load_instance, instance_files
-from .training import Recipe, train_instances, DESIGNS
+from .training import Recipe
+from .training_run import train_instances, DESIGNS
 from .similarity import Settings
 from .model import DEFAULT_ARCH, parse_arch
 

@@ -12,7 +12,8 @@ import torch
 from torch import Tensor
 
 from .similarity import Prepared, Settings
-from .measures import REGISTRY, NAMES, all_pairs, summarize
+from .measures import REGISTRY, NAMES, summarize
+from .pairs import all_pairs
 from .model import DEFAULT_ARCH
 from .nulls import CONDITIONS, condition_pairs, null_sources
 from .stats import compare_conditions, condition_ci, holm_decisions

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor
 import matplotlib.pyplot as plt
 
-from .model import (LAYERS, stack_params, permute_hidden, DEFAULT_ARCH, Arch, parse_arch,
-                          ODD, _act)
+from .model import LAYERS, DEFAULT_ARCH, Arch, parse_arch, ODD
+from .stacked import stack_params, permute_hidden, _act
 from .activations import stacked_activations
 from .measures import match_neurons
 from .stitching import tail_forward

@@ -12,7 +12,8 @@ from scipy import stats
 from scipy import ndimage
 import matplotlib.pyplot as plt
 
-from .model import DEFAULT_ARCH, Arch, parse_arch, stack_params, stacked_forward
+from .model import DEFAULT_ARCH, Arch, parse_arch
+from .stacked import stack_params, stacked_forward
 from .alignment import match_neurons
 
 # %% auto #0

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .model import (init_net, stack_params, unstack_params, permute_hidden, DEFAULT_ARCH,
-                          Arch, parse_arch, ODD)
+from .model import init_net, DEFAULT_ARCH, Arch, parse_arch, ODD
+from .stacked import stack_params, unstack_params, permute_hidden
 from .activations import stacked_activations
 
 # %% auto #0

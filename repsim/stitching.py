@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor
 import matplotlib.pyplot as plt
 
-from .model import stack_params, DEFAULT_ARCH, Arch, parse_arch, _act
+from .model import DEFAULT_ARCH, Arch, parse_arch
+from .stacked import stack_params, _act
 from .activations import stacked_activations
 from .training import accuracy
 from .maps import FAMILIES, apply_map, pair_maps

@@ -34,9 +34,9 @@ def save_instance(weights_dir:str|Path, # folder of the checkpoints (OUT/stored_
 # %% ../nbs/03_store.ipynb #e59a8ffd
 def load_instance(path:str|Path, # a model_inst_{i} weights file
                   check_sha:bool=True, # verify the SHA-256 recorded in the JSON beside it, if any
-                  arch:str|Arch|None=None, # expected architecture; None: as recorded, else the seed's
+                  arch:str|Arch|None=None, # expected one; None: as recorded, else the seed's
                  )->dict[str, Tensor]: # the state dict, validated against the architecture
-    "Load one stored instance, refusing anything that is not a valid state dict of its architecture."
+    "Load one stored instance, refusing anything but a valid state dict of its architecture."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such weights file")
     meta_path, meta = path.with_name(path.name + '.json'), {}

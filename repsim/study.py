@@ -14,7 +14,8 @@ import torch.distributed
 
 from .core import default_device, lock_out
 from .data import load_mnist
-from .training import train_instances, accuracy
+from .training import accuracy
+from .training_run import train_instances
 from .activations import stacked_activations
 from .measures import NAMES
 from .nulls import CONDITIONS

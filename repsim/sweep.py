@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 
 from .core import atomic_write
 from .model import DEFAULT_ARCH, parse_arch
-from .training import DESIGNS
+from .training_run import DESIGNS
 from .config import StudyConfig, run_args
 from .study import run_study
 from .figures import save_fig

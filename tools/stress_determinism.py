@@ -83,13 +83,14 @@ def _instrument(K:int, trace:list, align:int):
 def _worker(a):
     import torch
     import repsim.training as T
+    import repsim.training_run as R
     from repsim.store import load_instance
     if a.threads: torch.set_num_threads(a.threads)
     if a.deterministic: torch.use_deterministic_algorithms(True)
     K, trace, out = a.instances, [], Path(a.out)
     _instrument(K, trace, a.align)
     t0 = time.time()
-    metas = T.train_instances(out/'run', K, a.seed, T.Recipe(epochs=a.epochs), a.data, 'cpu',
+    metas = R.train_instances(out/'run', K, a.seed, T.Recipe(epochs=a.epochs), a.data, 'cpu',
                               progress=False)
     secs = time.time() - t0
     sds = [load_instance(out/'run'/'stored_model_weights'/m['name']) for m in metas]
